@@ -1,0 +1,12 @@
+// Package sockstat samples the TCP socket states of both ends of a port:
+// the client end (sockets whose remote port is the target's) and the server
+// end (sockets whose local port is the target's).
+//
+// On Linux a sample is one NETLINK_SOCK_DIAG dump with the state mask and a
+// port filter evaluated in the kernel, read into a reused buffer without an
+// allocation per socket. The kernel's own TIME_WAIT timers give the measured
+// TIME_WAIT length and tell which TIME_WAIT sockets are new since the
+// previous sample. The package also reads the host's TCP settings and the
+// namespace's TcpExt counters. On other systems NewSampler returns an error
+// wrapping errors.ErrUnsupported.
+package sockstat

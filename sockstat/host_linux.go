@@ -1,0 +1,77 @@
+package sockstat
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// ReadHost reads the kernel release and the TCP sysctls of the current
+// network namespace.
+func ReadHost() (Host, error) {
+	h := Host{Sysctl: make(map[string]string)}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err == nil {
+		h.Kernel = unix.ByteSliceToString(uts.Release[:])
+	}
+	pfs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return h, fmt.Errorf("sockstat: open /proc: %w", err)
+	}
+	for _, name := range HostSysctls() {
+		v, err := pfs.SysctlStrings(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // an older kernel without this setting
+		}
+		if err != nil {
+			return h, fmt.Errorf("sockstat: read sysctl %s: %w", name, err)
+		}
+		h.Sysctl[name] = strings.Join(v, " ")
+	}
+	return h, nil
+}
+
+// ReadCounters reads the TCP counters that tell what happened to closing
+// and closed connections.
+func ReadCounters() (Counters, error) {
+	p, err := procfs.Self()
+	if err != nil {
+		return nil, fmt.Errorf("sockstat: open /proc/self: %w", err)
+	}
+	ns, err := p.Netstat()
+	if err != nil {
+		return nil, fmt.Errorf("sockstat: read /proc/net/netstat: %w", err)
+	}
+	snmp, err := p.Snmp()
+	if err != nil {
+		return nil, fmt.Errorf("sockstat: read /proc/net/snmp: %w", err)
+	}
+	x, t := ns.TcpExt, snmp.Tcp
+	c := make(Counters, 16)
+	for name, v := range map[string]*float64{
+		"TW":                  x.TW,
+		"TWRecycled":          x.TWRecycled,
+		"TWKilled":            x.TWKilled,
+		"TCPTimeWaitOverflow": x.TCPTimeWaitOverflow,
+		"PAWSActive":          x.PAWSActive,
+		"TCPAbortOnClose":     x.TCPAbortOnClose,
+		"TCPAbortOnData":      x.TCPAbortOnData,
+		"TCPAbortOnLinger":    x.TCPAbortOnLinger,
+		"ListenOverflows":     x.ListenOverflows,
+		"ListenDrops":         x.ListenDrops,
+		"ActiveOpens":         t.ActiveOpens,
+		"PassiveOpens":        t.PassiveOpens,
+		"AttemptFails":        t.AttemptFails,
+		"EstabResets":         t.EstabResets,
+		"OutRsts":             t.OutRsts,
+	} {
+		if v != nil {
+			c[name] = int64(*v)
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,70 @@
+package sockstat
+
+import (
+	"context"
+	"time"
+)
+
+// Sample is one reading of the socket states of a port's two ends.
+type Sample struct {
+	At   time.Time     // when the dump was requested
+	Cost time.Duration // how long the dump took
+
+	Client Counts // sockets whose remote port is the port
+	Server Counts // sockets whose local port is the port
+
+	// ClientNewTimeWait and ServerNewTimeWait count the TIME_WAIT sockets
+	// that appeared since the previous sample; in the first sample of a
+	// Sampler they are 0.
+	ClientNewTimeWait int
+	ServerNewTimeWait int
+
+	// MaxTimeWaitLeft is the longest time left on any TIME_WAIT socket's
+	// timer: for a socket that has just entered TIME_WAIT, the TIME_WAIT
+	// length itself.
+	MaxTimeWaitLeft time.Duration
+}
+
+// costRatio bounds the sampler's duty cycle: after a sample that took d, the
+// next one waits at least costRatio×d, so sampling takes at most 1/costRatio
+// of a core however many sockets the host holds.
+const costRatio = 20
+
+// NextWait returns how long to wait after a sample that cost cost, at the
+// requested interval.
+func NextWait(interval, cost time.Duration) time.Duration {
+	return max(interval, costRatio*cost)
+}
+
+// maxFailures is how many samples in a row may fail before Run gives up.
+const maxFailures = 3
+
+// Run samples every interval until ctx is done, handing each sample to fn.
+// The first sample is taken at once. An expensive sample stretches the
+// interval (NextWait) rather than keep a core busy. A failed sample is
+// skipped; Run returns nil when ctx ends it, or the error of the last of
+// three failed samples in a row.
+func (s *Sampler) Run(ctx context.Context, interval time.Duration, fn func(Sample)) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		begin := time.Now()
+		smp, err := s.Sample()
+		cost := time.Since(begin)
+		if err != nil {
+			if failures++; failures == maxFailures {
+				return err
+			}
+		} else {
+			failures = 0
+			fn(smp)
+		}
+		timer.Reset(time.Until(begin.Add(NextWait(interval, cost))))
+	}
+}

@@ -1,0 +1,159 @@
+package sockstat
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// readBufLen is the netlink read buffer. The kernel fills at most about
+// 32 KiB per read of a dump (netlink_dump caps its skb there), and a larger
+// buffer only costs memory.
+const readBufLen = 32 << 10
+
+// Sampler reads the socket states of one port's two ends. It holds a netlink
+// socket and its buffers; it is not safe for concurrent use.
+type Sampler struct {
+	port   uint16
+	fd     int
+	kind   requestKind
+	seq    uint32
+	req    []byte
+	buf    []byte
+	clock  time.Time
+	tw     *timeWaitTracker
+	closed bool
+}
+
+// NewSampler opens a NETLINK_SOCK_DIAG socket for sampling port. It needs no
+// privileges.
+func NewSampler(port uint16) (*Sampler, error) {
+	if port == 0 {
+		return nil, errors.New("sockstat: port 0 cannot be sampled")
+	}
+	fd, err := openDiag()
+	if err != nil {
+		return nil, err
+	}
+	return &Sampler{
+		port:  port,
+		fd:    fd,
+		req:   make([]byte, 0, 128),
+		buf:   make([]byte, readBufLen),
+		clock: time.Now(),
+		tw:    newTimeWaitTracker(timeWaitBandMs),
+	}, nil
+}
+
+func openDiag() (int, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return -1, fmt.Errorf("sockstat: open NETLINK_SOCK_DIAG socket: %w", err)
+	}
+	// The kernel answers at once; the timeout only keeps a broken kernel
+	// from hanging a run.
+	tv := unix.Timeval{Sec: 5}
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("sockstat: set netlink receive timeout: %w", err)
+	}
+	return fd, nil
+}
+
+// timeWaitBandMs is the window around the previous sample's latest
+// TIME_WAIT expiry in which sockets are told apart by cookie: more than the
+// jiffy (up to 10 ms) plus the walk of a large socket table.
+const timeWaitBandMs = 100
+
+// Close releases the netlink socket.
+func (s *Sampler) Close() error {
+	s.closed = true
+	if s.fd < 0 {
+		return nil
+	}
+	err := unix.Close(s.fd)
+	s.fd = -1
+	return err
+}
+
+// Sample takes one sample. Kernels without the legacy request (it has been
+// there since 2.6) get one SOCK_DIAG_BY_FAMILY dump per address family.
+func (s *Sampler) Sample() (Sample, error) {
+	if s.closed {
+		return Sample{}, errors.New("sockstat: sampler is closed")
+	}
+	if s.fd < 0 {
+		fd, err := openDiag()
+		if err != nil {
+			return Sample{}, err
+		}
+		s.fd = fd
+	}
+	smp, err := s.sample()
+	if err != nil {
+		// The kernel goes on with a dump that was not read to its end and
+		// answers the next request with EBUSY: start afresh.
+		s.tw.discard()
+		unix.Close(s.fd)
+		s.fd = -1
+	}
+	return smp, err
+}
+
+func (s *Sampler) sample() (Sample, error) {
+	at := time.Now()
+	t := tally{port: s.port, at: at.Sub(s.clock).Milliseconds(), tw: s.tw}
+	if s.kind == legacyRequest {
+		err := s.dump(&t, legacyRequest, 0)
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
+			s.kind = familyRequest
+			t = tally{port: s.port, at: t.at, tw: s.tw}
+		} else if err != nil {
+			return Sample{}, err
+		}
+	}
+	if s.kind == familyRequest {
+		for _, family := range []uint8{afInet, afInet6} {
+			if err := s.dump(&t, familyRequest, family); err != nil {
+				return Sample{}, err
+			}
+		}
+	}
+	s.tw.finish()
+	return Sample{
+		At:                at,
+		Cost:              time.Since(at),
+		Client:            t.client,
+		Server:            t.server,
+		ClientNewTimeWait: t.clientNewTW,
+		ServerNewTimeWait: t.serverNewTW,
+		MaxTimeWaitLeft:   time.Duration(t.maxTWLeftMs) * time.Millisecond,
+	}, nil
+}
+
+// dump sends one dump request and reads its answer into t.
+func (s *Sampler) dump(t *tally, kind requestKind, family uint8) error {
+	s.seq++
+	s.req = appendDumpRequest(s.req[:0], kind, family, s.seq, s.port, connStateMask)
+	if _, err := unix.Write(s.fd, s.req); err != nil {
+		return fmt.Errorf("sockstat: send inet_diag request: %w", err)
+	}
+	for {
+		n, err := unix.Read(s.fd, s.buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sockstat: read inet_diag dump: %w", err)
+		}
+		done, err := t.parse(s.buf[:n], s.seq)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,25 @@
+//go:build !linux
+
+package sockstat
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sampler reads socket states; on this system it cannot.
+type Sampler struct{}
+
+// NewSampler returns an error wrapping errors.ErrUnsupported: sampling
+// socket states needs Linux's NETLINK_SOCK_DIAG.
+func NewSampler(port uint16) (*Sampler, error) {
+	return nil, fmt.Errorf("sockstat: socket-state sampling needs Linux (NETLINK_SOCK_DIAG): %w", errors.ErrUnsupported)
+}
+
+// Sample always fails on this system.
+func (s *Sampler) Sample() (Sample, error) {
+	return Sample{}, fmt.Errorf("sockstat: sample: %w", errors.ErrUnsupported)
+}
+
+// Close does nothing.
+func (s *Sampler) Close() error { return nil }
