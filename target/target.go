@@ -1,0 +1,166 @@
+package target
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Policy is what the server does with a connection after each response.
+type Policy string
+
+const (
+	// KeepAlive keeps connections open as HTTP says: HTTP/1.1 unless the
+	// request says "Connection: close", HTTP/1.0 only when it asks for
+	// keep-alive. An HTTP/1.0 request without it is closed by the server
+	// after the response, as ab expects.
+	KeepAlive Policy = "keep-alive"
+	// Close closes every connection after its first response: the server
+	// sends the first FIN and holds the TIME_WAIT.
+	Close Policy = "close"
+	// Reset closes every connection after its first response with SO_LINGER
+	// {1, 0}, so the kernel sends RST: no TIME_WAIT on either end.
+	Reset Policy = "rst"
+)
+
+// Valid reports whether p is a known policy.
+func (p Policy) Valid() bool {
+	return p == KeepAlive || p == Close || p == Reset
+}
+
+// Body is what the built-in target answers to every request.
+const Body = "ok\n"
+
+// Server is a running built-in target.
+type Server struct {
+	policy Policy
+	ln     net.Listener
+	srv    *fasthttp.Server
+	served chan error
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+	errors    atomic.Int64
+}
+
+// Start starts a server with policy p on 127.0.0.1 on a port of the
+// kernel's choosing.
+func Start(p Policy) (*Server, error) {
+	return StartOn("127.0.0.1:0", p)
+}
+
+// StartOn starts a server with policy p listening on addr.
+func StartOn(addr string, p Policy) (*Server, error) {
+	if !p.Valid() {
+		return nil, fmt.Errorf("target: unknown close policy %q", p)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("target: listen on %s: %w", addr, err)
+	}
+	s := &Server{policy: p, ln: ln, served: make(chan error, 1), conns: make(map[net.Conn]struct{})}
+	s.srv = &fasthttp.Server{
+		Handler:               s.handle,
+		Name:                  "twbench",
+		NoDefaultServerHeader: true,
+		NoDefaultDate:         true,
+		NoDefaultContentType:  true,
+		CloseOnShutdown:       true,
+		ConnState:             s.track,
+		Logger:                countingLogger{&s.errors},
+	}
+	go func() { s.served <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() *net.TCPAddr {
+	return s.ln.Addr().(*net.TCPAddr)
+}
+
+// URL returns the server's base URL, "http://127.0.0.1:port/".
+func (s *Server) URL() string {
+	return "http://" + s.ln.Addr().String() + "/"
+}
+
+// Policy returns the server's close policy.
+func (s *Server) Policy() Policy { return s.policy }
+
+// Errors returns how many connection errors the server has seen (a peer's
+// RST, a malformed request): fasthttp's log lines, counted, not printed.
+func (s *Server) Errors() int64 { return s.errors.Load() }
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("text/plain")
+	ctx.SetBodyString(Body)
+	switch s.policy {
+	case Close:
+		ctx.SetConnectionClose()
+	case Reset:
+		if tc, ok := ctx.Conn().(*net.TCPConn); ok {
+			// The response is written before the close, and the peer can
+			// still read what reached it before the RST.
+			_ = tc.SetLinger(0)
+		}
+		ctx.SetConnectionClose()
+	}
+}
+
+func (s *Server) track(c net.Conn, state fasthttp.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch state {
+	case fasthttp.StateNew:
+		s.conns[c] = struct{}{}
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		delete(s.conns, c)
+	}
+}
+
+// closeGrace is how long Close lets requests in progress finish before it
+// closes their connections.
+const closeGrace = 2 * time.Second
+
+// Close stops the server: it stops accepting, closes idle keep-alive
+// connections, lets requests in progress finish for up to two seconds, then
+// closes what is left, and returns when every connection is closed.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+		defer cancel()
+		err := s.srv.ShutdownWithContext(ctx)
+		// Shutdown closes the listener only once Serve has taken it up,
+		// which it may not have done yet: without this, Serve would then
+		// accept forever.
+		_ = s.ln.Close()
+		if err != nil {
+			s.mu.Lock()
+			for c := range s.conns {
+				c.Close()
+			}
+			s.mu.Unlock()
+			// Shutdown returns once the connections above have ended.
+			if err := s.srv.Shutdown(); err != nil {
+				s.closeErr = fmt.Errorf("target: close: %w", err)
+			}
+		}
+		if err := <-s.served; err != nil && s.closeErr == nil {
+			s.closeErr = fmt.Errorf("target: serve: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// countingLogger counts fasthttp's error log lines instead of printing
+// them: a run that resets connections on purpose would flood stderr.
+type countingLogger struct{ n *atomic.Int64 }
+
+func (l countingLogger) Printf(string, ...any) { l.n.Add(1) }
