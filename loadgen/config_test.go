@@ -1,0 +1,276 @@
+package loadgen_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twbench/twbench/loadgen"
+)
+
+func TestParseTarget(t *testing.T) {
+	for _, tc := range []struct {
+		raw     string
+		want    loadgen.Target
+		wantErr string
+	}{
+		{"http://127.0.0.1:8080/", loadgen.Target{Host: "127.0.0.1:8080", Name: "127.0.0.1", Port: 8080, Path: "/"}, ""},
+		{"http://localhost", loadgen.Target{Host: "localhost", Name: "localhost", Port: 80, Path: "/"}, ""},
+		{"http://[::1]:81/a/b?c=d", loadgen.Target{Host: "[::1]:81", Name: "::1", Port: 81, Path: "/a/b?c=d"}, ""},
+		{"https://127.0.0.1/", loadgen.Target{}, "https is not supported"},
+		{"tcp://127.0.0.1:9/", loadgen.Target{}, "want an http://host:port/path URL"},
+		{"127.0.0.1:8080", loadgen.Target{}, "want an http://host:port/path URL"},
+		{"http://:8080/", loadgen.Target{}, "no host"},
+		{"http://127.0.0.1:99999/", loadgen.Target{}, `port "99999" is not a TCP port`},
+	} {
+		got, err := loadgen.ParseTarget(tc.raw)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseTarget(%q) = %v; want an error with %q", tc.raw, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseTarget(%q) = %+v, %v; want %+v", tc.raw, got, err, tc.want)
+		}
+	}
+}
+
+func TestValidateReportsEverything(t *testing.T) {
+	err := loadgen.Config{Protocol: "http2", Closer: "x", Target: "ftp://x", Concurrency: 0, Rate: -1, Timeout: 0}.Validate()
+	for _, want := range []string{`unknown protocol "http2"`, "want an http://host:port/path URL", "concurrency 0",
+		"rate -1", "the run would not end", "timeout 0s"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v; want it to contain %q", err, want)
+		}
+	}
+}
+
+func TestSupports(t *testing.T) {
+	for _, c := range loadgen.Closers() {
+		if err := loadgen.Supports(loadgen.HTTP11, c); err != nil {
+			t.Errorf("Supports(http1.1, %s) = %v; want nil", c, err)
+		}
+		err := loadgen.Supports(loadgen.HTTP10, c)
+		if wantOK := c == loadgen.CloserServer || c == loadgen.CloserServerRST; (err == nil) != wantOK {
+			t.Errorf("Supports(http1.0, %s) = %v; want ok = %v", c, err, wantOK)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.EADDRNOTAVAIL)}, "EADDRNOTAVAIL"},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, "ECONNREFUSED"},
+		{&net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, "ECONNRESET"},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("socket", syscall.EMFILE)}, "EMFILE"},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("socket", syscall.ENFILE)}, "ENFILE"},
+		{&net.OpError{Op: "write", Err: os.NewSyscallError("write", syscall.EPIPE)}, "EPIPE"},
+		{&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, "timeout"},
+		{fmt.Errorf("reading: %w", io.ErrUnexpectedEOF), "unexpected_eof"},
+		{io.EOF, "unexpected_eof"},
+		{errors.New("something else"), "other"},
+	} {
+		if got := loadgen.Classify(tc.err).String(); got != tc.want {
+			t.Errorf("Classify(%v) = %s; want %s", tc.err, got, tc.want)
+		}
+	}
+}
+
+// rawServer accepts connections on 127.0.0.1 and hands each to serve.
+func rawServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/"
+}
+
+// readRequest reads one request's header from c.
+func readRequest(c net.Conn) bool {
+	var got []byte
+	buf := make([]byte, 1024)
+	for !strings.Contains(string(got), "\r\n\r\n") {
+		n, err := c.Read(buf)
+		if err != nil {
+			return false
+		}
+		got = append(got, buf[:n]...)
+	}
+	return true
+}
+
+const okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+func TestMisbehavingServers(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		closer  loadgen.Closer
+		serve   func(net.Conn)
+		errors  map[string]int64
+		closes  loadgen.Closes
+		success int64
+	}{
+		{
+			name:   "silent server times out",
+			closer: loadgen.CloserClient,
+			serve:  func(c net.Conn) { readRequest(c); time.Sleep(2 * time.Second); c.Close() },
+			errors: map[string]int64{"timeout": 2}, closes: loadgen.Closes{ClientFirst: 2},
+		},
+		{
+			name:   "garbage is a bad response",
+			closer: loadgen.CloserClient,
+			serve: func(c net.Conn) {
+				readRequest(c)
+				c.Write([]byte("SSH-2.0-OpenSSH\r\n\r\n"))
+				time.Sleep(time.Second)
+				c.Close()
+			},
+			errors: map[string]int64{"bad_response": 2}, closes: loadgen.Closes{ClientFirst: 2},
+		},
+		{
+			name:   "close before the response is an unexpected EOF, closed by the server",
+			closer: loadgen.CloserClient,
+			serve:  func(c net.Conn) { readRequest(c); c.Close() },
+			errors: map[string]int64{"unexpected_eof": 2}, closes: loadgen.Closes{ServerFirst: 2},
+		},
+		{
+			name:   "a server that keeps alive despite Connection: close: the wait for its FIN times out",
+			closer: loadgen.CloserServer,
+			serve:  func(c net.Conn) { readRequest(c); c.Write([]byte(okResponse)); time.Sleep(2 * time.Second); c.Close() },
+			errors: map[string]int64{"timeout": 2}, closes: loadgen.Closes{ClientFirst: 2}, success: 2,
+		},
+		{
+			name:   "a server that says Connection: close is waited for, whatever the closer",
+			closer: loadgen.CloserClient,
+			serve: func(c net.Conn) {
+				readRequest(c)
+				c.Write([]byte("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"))
+				time.Sleep(50 * time.Millisecond)
+				c.Close()
+			},
+			errors: map[string]int64{}, closes: loadgen.Closes{ServerFirst: 2}, success: 2,
+		},
+		{
+			name:   "status 503 counts as an http_status error",
+			closer: loadgen.CloserClient,
+			serve: func(c net.Conn) {
+				readRequest(c)
+				c.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"))
+				readRequest(c)
+				c.Close()
+			},
+			errors: map[string]int64{"http_status": 2}, closes: loadgen.Closes{ClientFirst: 2}, success: 2,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := rawServer(t, tc.serve)
+			g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: tc.closer, Target: url,
+				Concurrency: 1, Requests: 2, Timeout: 300 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := g.Run(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for i, n := range res.Errors {
+				if n > 0 {
+					got[loadgen.ErrorClass(i).String()] = n
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.errors) {
+				t.Errorf("errors = %v (%q); want %v", got, res.FirstError, tc.errors)
+			}
+			if res.Closes != tc.closes {
+				t.Errorf("closes = %+v; want %+v", res.Closes, tc.closes)
+			}
+			if res.Requests != tc.success {
+				t.Errorf("requests = %d; want %d", res.Requests, tc.success)
+			}
+		})
+	}
+}
+
+// A keep-alive connection the server closes while it is idle: the next
+// request fails on it, the close is the server's, and a new connection
+// carries on.
+func TestServerClosesIdleKeepAlive(t *testing.T) {
+	var conns atomic.Int32
+	url := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		// The first connection is closed after two requests, while idle;
+		// the others stay open until the client closes them.
+		first := conns.Add(1) == 1
+		for i := 0; !first || i < 2; i++ {
+			if !readRequest(c) {
+				return
+			}
+			c.Write([]byte(okResponse))
+		}
+	})
+	g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
+		Concurrency: 1, Requests: 5, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Requests 1, 2 on the first connection; 3 fails on it; 4, 5 on a new
+	// one, closed by the client at the end. The server's close of the first
+	// is a FIN, or an RST if request 3 reached it before the close.
+	c := res.Closes
+	if res.Requests != 4 || res.Connections != 2 || c.ServerFirst+c.ServerRST != 1 || c.ClientFirst != 1 {
+		t.Errorf("requests %d, connections %d, closes %+v, errors %q; want 4, 2, one closed by each end",
+			res.Requests, res.Connections, res.Closes, res.FirstError)
+	}
+}
+
+// Cancelling the run cuts off requests in flight at once: they are counted
+// as aborted, not as errors, and the result says it was interrupted.
+func TestCancelCutsOffRequestsInFlight(t *testing.T) {
+	url := rawServer(t, func(c net.Conn) { readRequest(c); time.Sleep(5 * time.Second); c.Close() })
+	g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: url,
+		Concurrency: 4, Duration: 10 * time.Second, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	began := time.Now()
+	res, err := g.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("Run took %v after the cancel; want it to return at once", took)
+	}
+	if !res.Interrupted || res.Aborted != 4 || res.ErrorCount() != 0 {
+		t.Errorf("interrupted %v, aborted %d, errors %v; want true, 4, none", res.Interrupted, res.Aborted, res.Errors)
+	}
+}

@@ -1,0 +1,86 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// ErrorClass is a kind of failed request, named in reports as the errno or
+// condition behind it.
+type ErrorClass uint8
+
+// The error classes. The first six are always reported, even when zero, so
+// expressions over a report can name them.
+const (
+	ErrAddrNotAvail       ErrorClass = iota // EADDRNOTAVAIL: no ephemeral port left for connect()
+	ErrConnRefused                          // ECONNREFUSED
+	ErrConnReset                            // ECONNRESET: the peer's RST before the response was read
+	ErrTooManyFiles                         // EMFILE: the process's descriptor limit
+	ErrTimeout                              // the request's timeout
+	ErrHTTPStatus                           // a response with status 400 or more
+	ErrTooManyFilesSystem                   // ENFILE
+	ErrBrokenPipe                           // EPIPE
+	ErrUnexpectedEOF                        // the server closed before the response was complete
+	ErrBadResponse                          // a response that does not parse as HTTP
+	ErrOther
+	numErrorClasses
+)
+
+// String returns the class's name in reports.
+func (c ErrorClass) String() string {
+	switch c {
+	case ErrAddrNotAvail:
+		return "EADDRNOTAVAIL"
+	case ErrConnRefused:
+		return "ECONNREFUSED"
+	case ErrConnReset:
+		return "ECONNRESET"
+	case ErrTooManyFiles:
+		return "EMFILE"
+	case ErrTimeout:
+		return "timeout"
+	case ErrHTTPStatus:
+		return "http_status"
+	case ErrTooManyFilesSystem:
+		return "ENFILE"
+	case ErrBrokenPipe:
+		return "EPIPE"
+	case ErrUnexpectedEOF:
+		return "unexpected_eof"
+	case ErrBadResponse:
+		return "bad_response"
+	}
+	return "other"
+}
+
+// AlwaysReported reports whether the class is reported even when zero.
+func (c ErrorClass) AlwaysReported() bool { return c <= ErrHTTPStatus }
+
+// Classify returns the class of a request's error.
+func Classify(err error) ErrorClass {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return ErrAddrNotAvail
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ErrConnRefused
+	case errors.Is(err, syscall.ECONNRESET):
+		return ErrConnReset
+	case errors.Is(err, syscall.EMFILE):
+		return ErrTooManyFiles
+	case errors.Is(err, syscall.ENFILE):
+		return ErrTooManyFilesSystem
+	case errors.Is(err, syscall.EPIPE):
+		return ErrBrokenPipe
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, syscall.ETIMEDOUT), errors.As(err, &ne) && ne.Timeout():
+		return ErrTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return ErrUnexpectedEOF
+	}
+	return ErrOther
+}

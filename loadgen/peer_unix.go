@@ -1,0 +1,39 @@
+//go:build unix
+
+package loadgen
+
+import (
+	"errors"
+	"net"
+
+	"golang.org/x/sys/unix"
+)
+
+// peerState reports, without waiting, whether the server's FIN or RST has
+// already reached c: a one-byte MSG_PEEK|MSG_DONTWAIT read.
+func peerState(c *net.TCPConn) peer {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return peerUnknown
+	}
+	state := peerUnknown
+	err = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, rerr := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		switch {
+		case rerr == nil && n == 0:
+			state = peerClosed
+		case rerr == nil:
+			state = peerSentData
+		case errors.Is(rerr, unix.EAGAIN):
+			state = peerOpen
+		case errors.Is(rerr, unix.ECONNRESET):
+			state = peerReset
+		}
+		return true // never wait: this is a look, not a read
+	})
+	if err != nil {
+		return peerUnknown
+	}
+	return state
+}

@@ -1,0 +1,133 @@
+package loadgen
+
+import (
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Closes counts connections by which end the client saw close first.
+type Closes struct {
+	ClientFirst int64 `json:"client_first"` // the client's FIN came first: its TIME_WAIT
+	ServerFirst int64 `json:"server_first"` // the server's FIN came first: its TIME_WAIT
+	ClientRST   int64 `json:"client_rst"`   // the client reset the connection: no TIME_WAIT
+	ServerRST   int64 `json:"server_rst"`   // the server reset the connection: no TIME_WAIT
+}
+
+// Total returns the number of closed connections.
+func (c Closes) Total() int64 {
+	return c.ClientFirst + c.ServerFirst + c.ClientRST + c.ServerRST
+}
+
+func (c *Closes) add(o Closes) {
+	c.ClientFirst += o.ClientFirst
+	c.ServerFirst += o.ServerFirst
+	c.ClientRST += o.ClientRST
+	c.ServerRST += o.ServerRST
+}
+
+// NumErrorClasses is the number of ErrorClass values.
+const NumErrorClasses = int(numErrorClasses)
+
+// Result is what a run did.
+type Result struct {
+	Start time.Time
+	// Elapsed runs from the start to the end of the last request.
+	Elapsed time.Duration
+	// Requests counts responses read in full, whatever their status.
+	Requests int64
+	// Connections counts connections established.
+	Connections int64
+	Errors      [NumErrorClasses]int64
+	// FirstError holds the first error message of each class, to show what
+	// the class stands for in this run.
+	FirstError  [NumErrorClasses]string
+	StatusCodes map[int]int64
+	Closes      Closes
+	// ConnLifetime is the summed lifetime, from connect to close, of the
+	// Closes.Total() closed connections.
+	ConnLifetime time.Duration
+	// Latency holds each request's latency in microseconds: from its
+	// intended send time in open loop, from its start in closed loop.
+	Latency *hdrhistogram.Histogram
+	// Lag holds, in open loop, how late each request started after its
+	// intended send time, in microseconds.
+	Lag *hdrhistogram.Histogram
+	// Scheduled counts the sends the open-loop pacer issued; Late those of
+	// them that found every connection busy at their intended time.
+	Scheduled int64
+	Late      int64
+	// Interrupted is set when the run was cancelled before its end;
+	// Aborted counts the requests cut off then, which are not errors.
+	Interrupted bool
+	Aborted     int64
+}
+
+// MeanConnLifetime returns the mean time a connection stayed open.
+func (r *Result) MeanConnLifetime() time.Duration {
+	n := r.Closes.Total()
+	if n == 0 {
+		return 0
+	}
+	return r.ConnLifetime / time.Duration(n)
+}
+
+// ErrorCount returns the number of failed requests.
+func (r *Result) ErrorCount() int64 {
+	var n int64
+	for _, v := range r.Errors {
+		n += v
+	}
+	return n
+}
+
+// Histogram bounds, in microseconds: 1 µs to an hour, 3 significant digits.
+const (
+	histMin     = 1
+	histMax     = int64(time.Hour / time.Microsecond)
+	histSigFigs = 3
+)
+
+// NewHistogram returns an empty latency histogram with twbench's bounds.
+func NewHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(histMin, histMax, histSigFigs)
+}
+
+// recorder is a histogram shared by the workers. Workers hand it latencies
+// in batches: a histogram per worker would cost ~190 KB each, 190 MB at a
+// thousand connections, and a lock per request would serialise them.
+type recorder struct {
+	mu sync.Mutex
+	h  *hdrhistogram.Histogram
+}
+
+func newRecorder() *recorder { return &recorder{h: NewHistogram()} }
+
+// batch buffers one worker's values for a recorder.
+type batch struct {
+	to   *recorder
+	n    int
+	vals [256]int64
+}
+
+func (b *batch) record(d time.Duration) {
+	v := min(max(d.Microseconds(), 0), histMax)
+	b.vals[b.n] = v
+	b.n++
+	if b.n == len(b.vals) {
+		b.flush()
+	}
+}
+
+func (b *batch) flush() {
+	if b.n == 0 {
+		return
+	}
+	b.to.mu.Lock()
+	for _, v := range b.vals[:b.n] {
+		_ = b.to.h.RecordValue(v) // within bounds: record clamps
+	}
+	b.to.mu.Unlock()
+	b.n = 0
+}

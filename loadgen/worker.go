@@ -1,0 +1,275 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// peer is what the client can see of the server's end of a connection.
+type peer uint8
+
+const (
+	peerUnknown  peer = iota
+	peerOpen          // nothing from the server: it has not closed
+	peerClosed        // the server's FIN has arrived
+	peerReset         // the server's RST has arrived
+	peerSentData      // unread bytes: closing now would send RST
+)
+
+// errAborted marks a request cut off by the run's cancellation.
+var errAborted = errors.New("loadgen: run interrupted")
+
+// badResponseError is a response that could not be parsed as HTTP.
+type badResponseError struct{ err error }
+
+func (e *badResponseError) Error() string { return "bad HTTP response: " + e.err.Error() }
+func (e *badResponseError) Unwrap() error { return e.err }
+
+// errDataAfterResponse is a server that sent more than one response on a
+// connection it was to close.
+var errDataAfterResponse = &badResponseError{errors.New("data after the response on a connection the server was to close")}
+
+// worker drives one connection at a time and keeps its own tallies, which
+// the generator sums when the run is over.
+type worker struct {
+	g *Generator
+
+	conn      *net.TCPConn
+	connStart time.Time
+	connReqs  int
+	br        *bufio.Reader
+	resp      fasthttp.Response
+
+	// current is conn, published for the generator to cut off when the run
+	// is interrupted.
+	current atomic.Pointer[net.TCPConn]
+	// completed is requests, published for progress reports.
+	completed atomic.Int64
+
+	requests     int64
+	connections  int64
+	aborted      int64
+	errors       [NumErrorClasses]int64
+	firstError   [NumErrorClasses]string
+	statuses     map[int]int64
+	closes       Closes
+	connLifetime time.Duration
+	lastEnd      time.Time
+	latency      batch
+	lag          batch
+}
+
+func newWorker(g *Generator) *worker {
+	return &worker{
+		g:        g,
+		br:       bufio.NewReaderSize(nil, 4096),
+		statuses: make(map[int]int64, 4),
+		latency:  batch{to: g.latency},
+		lag:      batch{to: g.lag},
+	}
+}
+
+// run sends requests until the run ends: in closed loop back to back, in
+// open loop one per tick from the pacer.
+func (w *worker) run(ctx context.Context, ticks <-chan time.Duration) {
+	if ticks == nil {
+		for {
+			now := time.Now()
+			if !w.g.claim(now) {
+				break
+			}
+			w.do(ctx, now, now)
+		}
+	} else {
+		for due := range ticks {
+			intended := w.g.start.Add(due)
+			now := time.Now()
+			w.lag.record(now.Sub(intended))
+			w.do(ctx, intended, now)
+		}
+	}
+	if w.conn != nil { // a keep-alive connection, closed at the end as promised
+		w.hangUp(w.g.cfg.Closer == CloserClientRST)
+	}
+	w.latency.flush()
+	w.lag.flush()
+}
+
+// do sends one request, on the worker's open connection or a new one.
+// Latency runs from from, the request's intended send time in open loop.
+func (w *worker) do(ctx context.Context, from, begin time.Time) {
+	deadline := begin.Add(w.g.cfg.Timeout)
+	if w.conn == nil && !w.dial(ctx, begin) {
+		return
+	}
+	w.connReqs++
+	last := w.g.perConn > 0 && w.connReqs >= w.g.perConn
+	req := w.g.keepReq
+	if last {
+		req = w.g.lastReq
+	}
+	serverCloses, err := w.exchange(req, deadline)
+	end := time.Now()
+	w.lastEnd = end
+	if err != nil {
+		w.fail(err)
+		w.closeFailed(err)
+		return
+	}
+	w.requests++
+	w.completed.Add(1)
+	w.latency.record(end.Sub(from))
+	code := w.resp.StatusCode()
+	w.statuses[code]++
+	if code >= 400 {
+		w.errors[ErrHTTPStatus]++
+		w.g.failed.Add(1)
+	}
+
+	closer := w.g.cfg.Closer
+	switch {
+	case serverCloses || (last && (closer == CloserServer || closer == CloserServerRST)):
+		// The server said it would close, or was asked to: wait for it,
+		// so its FIN comes first even if it is slow to send it.
+		w.awaitClose()
+	case last:
+		w.hangUp(closer == CloserClientRST)
+	}
+}
+
+// dial opens the worker's connection.
+func (w *worker) dial(ctx context.Context, begin time.Time) bool {
+	c, err := w.g.dialer.DialContext(ctx, "tcp", w.g.addrPort)
+	if err != nil {
+		w.lastEnd = time.Now()
+		w.fail(err)
+		return false
+	}
+	tc := c.(*net.TCPConn)
+	w.connections++
+	w.conn = tc
+	w.connStart = begin
+	w.connReqs = 0
+	w.br.Reset(tc)
+	w.current.Store(tc)
+	return true
+}
+
+// exchange writes req and reads the response, and reports whether the
+// server said it will close the connection.
+func (w *worker) exchange(req []byte, deadline time.Time) (serverCloses bool, err error) {
+	c := w.conn
+	if err := c.SetDeadline(deadline); err != nil {
+		return false, err
+	}
+	if w.g.aborting.Load() { // after SetDeadline, so an abort cannot be overwritten
+		return false, errAborted
+	}
+	if _, err := c.Write(req); err != nil {
+		return false, err
+	}
+	// fasthttp reports any error on a response's first byte as io.EOF; a
+	// peek first keeps an RST an RST.
+	if _, err := w.br.Peek(1); err != nil {
+		return false, err
+	}
+	if err := w.resp.Read(w.br); err != nil {
+		if Classify(err) == ErrOther {
+			return false, &badResponseError{err}
+		}
+		return false, err
+	}
+	return w.resp.ConnectionClose(), nil
+}
+
+// fail counts a failed request; a request cut off by an interruption is
+// not a failure.
+func (w *worker) fail(err error) {
+	if w.g.aborting.Load() {
+		w.aborted++
+		return
+	}
+	var bad *badResponseError
+	class := Classify(err)
+	if errors.As(err, &bad) {
+		class = ErrBadResponse
+	}
+	w.errors[class]++
+	if w.firstError[class] == "" {
+		w.firstError[class] = err.Error()
+	}
+	w.g.failed.Add(1)
+}
+
+// closeFailed closes a connection whose request failed. An EOF or RST from
+// the server means the server closed first.
+func (w *worker) closeFailed(err error) {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		w.closes.ServerFirst++
+		w.release()
+	case errors.Is(err, syscall.ECONNRESET):
+		w.closes.ServerRST++
+		w.release()
+	default:
+		w.hangUp(false)
+	}
+}
+
+// awaitClose waits, within the request's deadline, for the server to close
+// the connection, then closes it.
+func (w *worker) awaitClose() {
+	_, err := w.br.ReadByte()
+	switch {
+	case errors.Is(err, io.EOF):
+		w.closes.ServerFirst++
+		w.release()
+	case errors.Is(err, syscall.ECONNRESET):
+		w.closes.ServerRST++
+		w.release()
+	case err == nil:
+		w.fail(errDataAfterResponse)
+		w.hangUp(false)
+	default: // the server did not close in time
+		w.fail(err)
+		w.hangUp(false)
+	}
+}
+
+// hangUp closes the connection from the client's end, with RST if rst, and
+// records who closed first: the server, if its FIN or RST had already
+// arrived.
+func (w *worker) hangUp(rst bool) {
+	switch peerState(w.conn) {
+	case peerClosed:
+		w.closes.ServerFirst++
+	case peerReset:
+		w.closes.ServerRST++
+	case peerSentData:
+		// Unread data makes the kernel answer close() with RST.
+		w.closes.ClientRST++
+	default:
+		if rst {
+			_ = w.conn.SetLinger(0)
+			w.closes.ClientRST++
+		} else {
+			w.closes.ClientFirst++
+		}
+	}
+	w.release()
+}
+
+func (w *worker) release() {
+	_ = w.conn.Close()
+	w.connLifetime += time.Since(w.connStart)
+	w.current.Store(nil)
+	w.conn = nil
+}
