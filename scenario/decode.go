@@ -1,0 +1,289 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/twbench/twbench/loadgen"
+)
+
+// Catalogue is a set of named scenarios, in the order of their file.
+type Catalogue struct {
+	File      string
+	Scenarios []Scenario
+}
+
+// Lookup returns the scenario called name.
+func (c *Catalogue) Lookup(name string) (Scenario, bool) {
+	for _, s := range c.Scenarios {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// Names returns the scenarios' names.
+func (c *Catalogue) Names() []string {
+	names := make([]string, len(c.Scenarios))
+	for i, s := range c.Scenarios {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// Parse decodes a catalogue: a top-level "scenarios" list of mappings. It
+// is strict: an unknown key, a value of the wrong kind or a scenario that
+// does not validate is an error naming file:line, and every problem in the
+// file is reported, joined.
+func Parse(file string, data []byte) (*Catalogue, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(file, err)
+	}
+	d := decoder{file: file}
+	cat := &Catalogue{File: file}
+	if root.Kind == 0 || len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: no scenarios: want a top-level \"scenarios\" list", file)
+	}
+	top := root.Content[0]
+	if top.Kind != yaml.MappingNode {
+		return nil, d.at(top, "want a mapping with a \"scenarios\" list, not %s", kindName(top))
+	}
+	var list *yaml.Node
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		k, v := top.Content[i], top.Content[i+1]
+		switch k.Value {
+		case "scenarios":
+			if list != nil {
+				d.add(k, "\"scenarios\" given twice (first at line %d)", list.Line)
+				continue
+			}
+			list = v
+		default:
+			d.add(k, "unknown key %q (want \"scenarios\")", k.Value)
+		}
+	}
+	if list == nil {
+		d.errs = append(d.errs, fmt.Errorf("%s: no \"scenarios\" list", file))
+		return nil, errors.Join(d.errs...)
+	}
+	if list.Kind != yaml.SequenceNode {
+		d.add(list, "scenarios: want a list of scenarios, not %s", kindName(list))
+		return nil, errors.Join(d.errs...)
+	}
+	firstLine := map[string]int{}
+	for _, item := range list.Content {
+		s, ok := d.scenario(item)
+		if !ok {
+			continue
+		}
+		if line, dup := firstLine[s.Name]; dup {
+			d.add(item, "scenario %q is defined twice (first at line %d)", s.Name, line)
+			continue
+		}
+		firstLine[s.Name] = item.Line
+		cat.Scenarios = append(cat.Scenarios, s)
+	}
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	if len(cat.Scenarios) == 0 {
+		return nil, fmt.Errorf("%s:%d: the scenarios list is empty", file, list.Line)
+	}
+	return cat, nil
+}
+
+// decoder collects every problem in a file.
+type decoder struct {
+	file string
+	errs []error
+}
+
+func (d *decoder) at(n *yaml.Node, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s", d.file, n.Line, fmt.Sprintf(format, args...))
+}
+
+func (d *decoder) add(n *yaml.Node, format string, args ...any) {
+	d.errs = append(d.errs, d.at(n, format, args...))
+}
+
+// scenario decodes one list item. It reports false if the item had errors.
+func (d *decoder) scenario(n *yaml.Node) (Scenario, bool) {
+	before := len(d.errs)
+	if n.Kind != yaml.MappingNode {
+		d.add(n, "a scenario must be a mapping of keys, not %s", kindName(n))
+		return Scenario{}, false
+	}
+	s := Scenario{lines: map[string]int{}, Source: fmt.Sprintf("%s:%d", d.file, n.Line)}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if line, dup := s.lines[k.Value]; dup {
+			d.add(k, "key %q given twice (first at line %d)", k.Value, line)
+			continue
+		}
+		s.lines[k.Value] = k.Line
+		if v.Kind != yaml.ScalarNode {
+			d.add(v, "%s: want a single value, not %s", k.Value, kindName(v))
+			continue
+		}
+		if err := s.set(k.Value, v.Value); err != nil {
+			d.add(v, "%v", err)
+		}
+	}
+	if _, ok := s.lines["name"]; !ok {
+		d.add(n, "scenario has no name")
+	}
+	s.ApplyDefaults()
+	for _, fe := range s.Validate() {
+		line := s.lines[fe.Field]
+		if line == 0 {
+			line = n.Line
+		}
+		d.errs = append(d.errs, fmt.Errorf("%s:%d: scenario %q: %v", d.file, line, s.Name, fe))
+	}
+	return s, len(d.errs) == before
+}
+
+// Fields lists the keys a scenario may have.
+func Fields() []string {
+	return []string{"name", "description", "protocol", "closer", "target", "concurrency", "rate",
+		"duration", "requests", "timeout", "sample_interval"}
+}
+
+// set sets the field named key from its text, as written in YAML or on
+// the command line.
+func (s *Scenario) set(key, text string) error {
+	var err error
+	switch key {
+	case "name":
+		s.Name = text
+	case "description":
+		s.Description = text
+	case "protocol":
+		s.Protocol = loadgen.Protocol(text)
+	case "closer":
+		s.Closer = loadgen.Closer(text)
+	case "target":
+		s.Target = text
+	case "concurrency":
+		var n int64
+		n, err = parseInt(text)
+		s.Concurrency = int(n)
+	case "rate":
+		s.Rate, err = parseRate(text)
+	case "duration":
+		s.Duration, err = parseDuration(text)
+	case "requests":
+		s.Requests, err = parseInt(text)
+	case "timeout":
+		s.Timeout, err = parseDuration(text)
+	case "sample_interval":
+		s.SampleInterval, err = parseDuration(text)
+	default:
+		return fmt.Errorf("unknown key %q%s (want one of %s)", key, suggest(key), strings.Join(Fields(), ", "))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	if s.given == nil {
+		s.given = map[string]bool{}
+	}
+	s.given[key] = true
+	return nil
+}
+
+// Set sets a field from its text, as for the key in a scenario file.
+func (s *Scenario) Set(key, text string) error { return s.set(key, text) }
+
+func parseInt(text string) (int64, error) {
+	n, err := strconv.ParseInt(strings.ReplaceAll(text, "_", ""), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a whole number", text)
+	}
+	return n, nil
+}
+
+func parseRate(text string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSuffix(strings.ReplaceAll(text, "_", ""), "/s"), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%q is not a rate in requests per second", text)
+	}
+	return v, nil
+}
+
+func parseDuration(text string) (Duration, error) {
+	if text == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(text)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 10s, 500ms or 1m", text)
+	}
+	return Duration(d), nil
+}
+
+// suggest returns ` (did you mean "x"?)` for the known key nearest to
+// key, if it is at most two edits away.
+func suggest(key string) string {
+	best, bestDist := "", 3
+	for _, f := range Fields() {
+		if d := editDistance(key, f); d < bestDist {
+			best, bestDist = f, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "a single value"
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError rewrites a YAML syntax error as file:line: message.
+func yamlError(file string, err error) error {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: %s", file, m[1], m[2])
+	}
+	return fmt.Errorf("%s: %s", file, strings.TrimPrefix(msg, "yaml: "))
+}

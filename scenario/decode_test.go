@@ -1,0 +1,186 @@
+package scenario_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twbench/twbench"
+	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/scenario"
+)
+
+func TestParseDefaultCatalogue(t *testing.T) {
+	cat, err := scenario.Parse(twbench.DefaultCatalogueFile, twbench.DefaultCatalogue())
+	if err != nil {
+		t.Fatalf("the embedded catalogue does not parse: %v", err)
+	}
+	want := []struct {
+		name     string
+		protocol loadgen.Protocol
+		closer   loadgen.Closer
+	}{
+		{"ab-finding", loadgen.HTTP10, loadgen.CloserServer},
+		{"client-closes", loadgen.HTTP11, loadgen.CloserClient},
+		{"keepalive", loadgen.HTTP11, loadgen.CloserNone},
+	}
+	if len(cat.Scenarios) != len(want) {
+		t.Fatalf("catalogue has %v; want %d scenarios", cat.Names(), len(want))
+	}
+	for i, w := range want {
+		s := cat.Scenarios[i]
+		if s.Name != w.name || s.Protocol != w.protocol || s.Closer != w.closer {
+			t.Errorf("scenario %d = %s %s %s; want %s %s %s", i, s.Name, s.Protocol, s.Closer, w.name, w.protocol, w.closer)
+		}
+		if s.Description == "" {
+			t.Errorf("scenario %s has no description", s.Name)
+		}
+		if s.Rate != 4000 || time.Duration(s.Duration) != 10*time.Second {
+			t.Errorf("scenario %s: rate %g for %v; want 4000/s for 10s", s.Name, s.Rate, s.Duration)
+		}
+	}
+}
+
+func TestParseFieldsAndDefaults(t *testing.T) {
+	cat, err := scenario.Parse("s.yaml", []byte(`
+scenarios:
+  - name: full
+    description: every key
+    protocol: http1.1
+    closer: client
+    target: http://127.0.0.1:8080/x?y=1
+    concurrency: 8
+    rate: 1_000/s
+    duration: 2s
+    requests: 500
+    timeout: 3s
+    sample_interval: 50ms
+  - name: bare
+  - name: old
+    protocol: http1.0
+    requests: 10
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := cat.Lookup("full")
+	want := scenario.Scenario{
+		Name: "full", Description: "every key", Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient,
+		Target: "http://127.0.0.1:8080/x?y=1", Concurrency: 8, Rate: 1000,
+		Duration: scenario.Duration(2 * time.Second), Requests: 500,
+		Timeout: scenario.Duration(3 * time.Second), SampleInterval: scenario.Duration(50 * time.Millisecond),
+	}
+	if !sameFields(full, want) {
+		t.Errorf("full = %+v; want %+v", full, want)
+	}
+	if full.Source != "s.yaml:3" || full.Line("rate") != 9 {
+		t.Errorf("full.Source = %q, Line(rate) = %d; want s.yaml:3, 9", full.Source, full.Line("rate"))
+	}
+
+	bare, _ := cat.Lookup("bare")
+	if bare.Protocol != loadgen.HTTP11 || bare.Closer != loadgen.CloserNone || bare.Concurrency != 64 ||
+		time.Duration(bare.Duration) != 10*time.Second || time.Duration(bare.Timeout) != 10*time.Second ||
+		time.Duration(bare.SampleInterval) != 100*time.Millisecond {
+		t.Errorf("bare = %+v; want http1.1, none, 64 connections, 10s, 10s timeout, 100ms sampling", bare)
+	}
+	old, _ := cat.Lookup("old")
+	if old.Closer != loadgen.CloserServer || old.Duration != 0 {
+		t.Errorf("old = closer %s, duration %v; want http1.0's closer server and no duration with requests set", old.Closer, old.Duration)
+	}
+}
+
+func sameFields(a, b scenario.Scenario) bool {
+	a.Source, b.Source = "", ""
+	return a.Name == b.Name && a.Description == b.Description && a.Protocol == b.Protocol &&
+		a.Closer == b.Closer && a.Target == b.Target && a.Concurrency == b.Concurrency &&
+		a.Rate == b.Rate && a.Duration == b.Duration && a.Requests == b.Requests &&
+		a.Timeout == b.Timeout && a.SampleInterval == b.SampleInterval
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yaml string
+		want []string // each must appear in the error
+	}{
+		{"unknown key", "scenarios:\n  - name: a\n    rat: 5\n",
+			[]string{`s.yaml:3: unknown key "rat" (did you mean "rate"?)`}},
+		{"bad rate", "scenarios:\n  - name: a\n    rate: fast\n",
+			[]string{`s.yaml:3: rate: "fast" is not a rate in requests per second`}},
+		{"bad duration", "scenarios:\n  - name: a\n    duration: 10\n",
+			[]string{`s.yaml:3: duration: "10" is not a duration such as 10s`}},
+		{"bad concurrency", "scenarios:\n  - name: a\n    concurrency: many\n",
+			[]string{`s.yaml:3: concurrency: "many" is not a whole number`}},
+		{"zero concurrency", "scenarios:\n  - name: a\n    concurrency: -1\n",
+			[]string{`s.yaml:3: scenario "a": concurrency: -1: want at least 1`}},
+		{"bad protocol", "scenarios:\n  - name: a\n    protocol: http2\n",
+			[]string{`s.yaml:3: scenario "a": protocol: unknown protocol "http2"`}},
+		{"bad closer", "scenarios:\n  - name: a\n    closer: nobody\n",
+			[]string{`s.yaml:3: scenario "a": closer: unknown closer "nobody"`}},
+		{"closer the protocol cannot do", "scenarios:\n  - name: a\n    protocol: http1.0\n    closer: client\n",
+			[]string{`s.yaml:4: scenario "a": closer: closer "client" needs keep-alive`}},
+		{"https target", "scenarios:\n  - name: a\n    target: https://x/\n",
+			[]string{`s.yaml:3: scenario "a": target: target "https://x/": https is not supported`}},
+		{"no name", "scenarios:\n  - rate: 5\n", []string{`s.yaml:2: scenario has no name`}},
+		{"duplicate name", "scenarios:\n  - name: a\n  - name: a\n",
+			[]string{`s.yaml:3: scenario "a" is defined twice (first at line 2)`}},
+		{"duplicate key", "scenarios:\n  - name: a\n    rate: 1\n    rate: 2\n",
+			[]string{`s.yaml:4: key "rate" given twice (first at line 3)`}},
+		{"list value", "scenarios:\n  - name: a\n    rate: [1, 2]\n",
+			[]string{`s.yaml:3: rate: want a single value, not a list`}},
+		{"unknown top-level key", "scenario:\n  - name: a\n",
+			[]string{`s.yaml:1: unknown key "scenario"`, `s.yaml: no "scenarios" list`}},
+		{"not a list", "scenarios: 5\n", []string{`s.yaml:1: scenarios: want a list of scenarios`}},
+		{"empty list", "scenarios: []\n", []string{`s.yaml:1: the scenarios list is empty`}},
+		{"empty file", "", []string{`s.yaml: no scenarios`}},
+		{"syntax", "scenarios:\n  - name: a\n\trate: 5\n", []string{`s.yaml:2: found a tab character that violates indentation`}},
+		{"explicit zero", "scenarios:\n  - name: a\n    concurrency: 0\n    sample_interval: 0s\n",
+			[]string{`s.yaml:3: scenario "a": concurrency: 0: want at least 1`, `s.yaml:4: scenario "a": sample_interval: 0s: want at least 10ms`}},
+		{"every problem at once", "scenarios:\n  - name: a\n    rate: -1\n    timeout: 0s\n  - name: b\n    bogus: 1\n",
+			[]string{`s.yaml:3: scenario "a": rate: -1`, `s.yaml:4: scenario "a": timeout: 0s: want more than 0`, `s.yaml:6: unknown key "bogus"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := scenario.Parse("s.yaml", []byte(tc.yaml))
+			if err == nil {
+				t.Fatalf("Parse(%q) = nil error; want %q", tc.yaml, tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Parse(%q) = %q; want it to contain %q", tc.yaml, err, w)
+				}
+			}
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, "s.yaml") {
+					t.Errorf("error line %q does not start with the file name", line)
+				}
+			}
+		})
+	}
+}
+
+func TestDurationJSON(t *testing.T) {
+	d := scenario.Duration(1500 * time.Millisecond)
+	b, err := d.MarshalJSON()
+	if err != nil || string(b) != `"1.5s"` {
+		t.Fatalf("MarshalJSON(1.5s) = %s, %v; want \"1.5s\"", b, err)
+	}
+	var back scenario.Duration
+	if err := back.UnmarshalJSON(b); err != nil || back != d {
+		t.Errorf("UnmarshalJSON(%s) = %v, %v; want %v", b, back, err, d)
+	}
+	if err := back.UnmarshalJSON([]byte(`12`)); err == nil {
+		t.Errorf("UnmarshalJSON(12) = nil error; want one")
+	}
+}
+
+func TestServerPolicy(t *testing.T) {
+	for closer, want := range map[loadgen.Closer]string{
+		loadgen.CloserServer: "close", loadgen.CloserServerRST: "rst", loadgen.CloserClient: "keep-alive",
+		loadgen.CloserClientRST: "keep-alive", loadgen.CloserNone: "keep-alive",
+	} {
+		s := scenario.Scenario{Closer: closer}
+		if got := string(s.ServerPolicy()); got != want {
+			t.Errorf("ServerPolicy(%s) = %s; want %s", closer, got, want)
+		}
+	}
+}

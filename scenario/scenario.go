@@ -1,0 +1,197 @@
+package scenario
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/target"
+)
+
+// Defaults for the fields a scenario leaves out.
+const (
+	DefaultConcurrency    = 64
+	DefaultDuration       = 10 * time.Second
+	DefaultTimeout        = 10 * time.Second
+	DefaultSampleInterval = 100 * time.Millisecond
+	MinSampleInterval     = 10 * time.Millisecond
+)
+
+// Scenario is one workload and where it runs.
+type Scenario struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+
+	Protocol loadgen.Protocol `json:"protocol"`
+	Closer   loadgen.Closer   `json:"closer"`
+	// Target is an http:// URL; empty runs the built-in target with the
+	// closer's server-side policy.
+	Target string `json:"target,omitempty"`
+
+	Concurrency    int      `json:"concurrency"`
+	Rate           float64  `json:"rate"`
+	Duration       Duration `json:"duration"`
+	Requests       int64    `json:"requests"`
+	Timeout        Duration `json:"timeout"`
+	SampleInterval Duration `json:"sample_interval"`
+
+	// Source is where the scenario was defined: "file:line", or "flags".
+	Source string `json:"-"`
+	// given holds the fields set from a file or flags: defaults fill in
+	// only the others, so an explicit 0 is checked, not replaced.
+	given map[string]bool
+	// lines holds the line of each field set in a file, for errors.
+	lines map[string]int
+}
+
+// Duration is a time.Duration written as Go writes it ("10s") in YAML and
+// JSON.
+type Duration time.Duration
+
+// String returns the duration as Go writes it.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes the duration as a string such as "10s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(d.String())
+}
+
+// UnmarshalJSON reads a duration written as a string such as "10s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: want a string such as \"10s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ApplyDefaults fills in the fields left out: http1.1; the closer the
+// protocol implies (server for http1.0, none, keep-alive, for http1.1); 64
+// connections; 10 s unless a request count is given; a 10 s timeout; a
+// 100 ms sampling interval.
+// Fields that were given, even as 0, are left as they are.
+func (s *Scenario) ApplyDefaults() {
+	unset := func(key string, zero bool) bool { return zero && !s.given[key] }
+	if unset("protocol", s.Protocol == "") {
+		s.Protocol = loadgen.HTTP11
+	}
+	if unset("closer", s.Closer == "") {
+		s.Closer = loadgen.CloserNone
+		if s.Protocol == loadgen.HTTP10 {
+			s.Closer = loadgen.CloserServer
+		}
+	}
+	if unset("concurrency", s.Concurrency == 0) {
+		s.Concurrency = DefaultConcurrency
+	}
+	if unset("duration", s.Duration == 0) && s.Requests == 0 {
+		s.Duration = Duration(DefaultDuration)
+	}
+	if unset("timeout", s.Timeout == 0) {
+		s.Timeout = Duration(DefaultTimeout)
+	}
+	if unset("sample_interval", s.SampleInterval == 0) {
+		s.SampleInterval = Duration(DefaultSampleInterval)
+	}
+}
+
+// FieldError is a problem with one field of a scenario.
+type FieldError struct {
+	Field string // the YAML key
+	Err   error
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// Validate returns every problem with s, after defaults.
+func (s *Scenario) Validate() []FieldError {
+	var errs []FieldError
+	add := func(field, format string, args ...any) {
+		errs = append(errs, FieldError{field, fmt.Errorf(format, args...)})
+	}
+	if !nameRE.MatchString(s.Name) {
+		add("name", "%q: want letters, digits, '-', '_' or '.', starting with a letter or digit", s.Name)
+	}
+	if err := loadgen.Supports(s.Protocol, s.Closer); err != nil {
+		field := "closer"
+		if !validProtocol(s.Protocol) {
+			field = "protocol"
+		}
+		add(field, "%v", err)
+	}
+	if s.Target != "" {
+		if _, err := loadgen.ParseTarget(s.Target); err != nil {
+			add("target", "%v", err)
+		}
+	}
+	if s.Concurrency < 1 {
+		add("concurrency", "%d: want at least 1", s.Concurrency)
+	}
+	if s.Rate < 0 {
+		add("rate", "%g: want 0 (closed loop) or a rate in requests per second", s.Rate)
+	}
+	if s.Duration < 0 {
+		add("duration", "%v: want 0 or more", s.Duration)
+	}
+	if s.Requests < 0 {
+		add("requests", "%d: want 0 or more", s.Requests)
+	}
+	if s.Duration == 0 && s.Requests == 0 {
+		add("duration", "neither duration nor requests is set: the run would not end")
+	}
+	if s.Timeout <= 0 {
+		add("timeout", "%v: want more than 0", s.Timeout)
+	}
+	if time.Duration(s.SampleInterval) < MinSampleInterval {
+		add("sample_interval", "%v: want at least %v", s.SampleInterval, MinSampleInterval)
+	}
+	return errs
+}
+
+func validProtocol(p loadgen.Protocol) bool {
+	for _, k := range loadgen.Protocols() {
+		if p == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Line returns the line in its file where field was set, or 0.
+func (s *Scenario) Line(field string) int { return s.lines[field] }
+
+// ServerPolicy returns the built-in target's close policy for the
+// scenario's closer: the server closes for server, resets for server-rst,
+// and otherwise keeps connections alive so that the client can close first.
+func (s *Scenario) ServerPolicy() target.Policy {
+	switch s.Closer {
+	case loadgen.CloserServer:
+		return target.Close
+	case loadgen.CloserServerRST:
+		return target.Reset
+	}
+	return target.KeepAlive
+}
+
+// Config returns the loadgen workload for the scenario against targetURL.
+func (s *Scenario) Config(targetURL string) loadgen.Config {
+	return loadgen.Config{
+		Protocol:    s.Protocol,
+		Closer:      s.Closer,
+		Target:      targetURL,
+		Concurrency: s.Concurrency,
+		Rate:        s.Rate,
+		Duration:    time.Duration(s.Duration),
+		Requests:    s.Requests,
+		Timeout:     time.Duration(s.Timeout),
+	}
+}
