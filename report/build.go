@@ -1,0 +1,259 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/scenario"
+	"github.com/twbench/twbench/sockstat"
+)
+
+// Sample is a socket sample and the load's progress when it was taken.
+type Sample struct {
+	sockstat.Sample
+	Requests int64
+	Errors   int64
+}
+
+// Input is everything a Run is built from.
+type Input struct {
+	Scenario scenario.Scenario
+	Target   string
+	Builtin  bool
+	// Loopback is set when the target's address is a loopback address,
+	// where tcp_tw_reuse=2 applies.
+	Loopback bool
+	Result   *loadgen.Result
+	// Samples are in time order; the first is the baseline, taken before
+	// the load started.
+	Samples []Sample
+	// ClientUnsampled and ServerUnsampled say why an end was not sampled;
+	// empty when it was.
+	ClientUnsampled string
+	ServerUnsampled string
+	Host            sockstat.Host
+	// Counters are the run's changes in the kernel's TCP counters; nil
+	// when they could not be read.
+	Counters sockstat.Counters
+	Notes    []string
+}
+
+// timeWaitAssumed is Linux's TCP_TIMEWAIT_LEN, used when no TIME_WAIT
+// socket was seen to measure it.
+const timeWaitAssumed = 60 * time.Second
+
+// Build derives a Run's figures from its input.
+func Build(in Input) Run {
+	res := in.Result
+	r := Run{
+		Scenario:       in.Scenario,
+		Target:         in.Target,
+		BuiltinTarget:  in.Builtin,
+		StartedAt:      res.Start.UTC().Format(time.RFC3339Nano),
+		DurationS:      res.Elapsed.Seconds(),
+		Requests:       res.Requests,
+		Connections:    res.Connections,
+		Errors:         map[string]int64{},
+		StatusCodes:    map[string]int64{},
+		LatencyUS:      percentiles(res.Latency),
+		Closes:         res.Closes,
+		KernelCounters: map[string]int64{},
+		Throughput:     []ThroughputPoint{},
+		Expectations:   []Expectation{},
+		Interrupted:    res.Interrupted,
+		Notes:          in.Notes,
+	}
+	if r.DurationS > 0 {
+		r.QPS = float64(res.Requests) / r.DurationS
+	}
+	for i, n := range res.Errors {
+		class := loadgen.ErrorClass(i)
+		if n > 0 || class.AlwaysReported() {
+			r.Errors[class.String()] = n
+		}
+		if msg := res.FirstError[i]; msg != "" {
+			if r.ErrorExamples == nil {
+				r.ErrorExamples = map[string]string{}
+			}
+			r.ErrorExamples[class.String()] = msg
+		}
+	}
+	for code, n := range res.StatusCodes {
+		r.StatusCodes[strconv.Itoa(code)] = n
+	}
+	if hdr, err := res.Latency.EncodeV2(); err == nil {
+		r.LatencyHDR = string(hdr)
+	}
+	if in.Scenario.Rate > 0 {
+		r.Schedule = &Schedule{
+			Rate:      in.Scenario.Rate,
+			Scheduled: res.Scheduled,
+			Late:      res.Late,
+			LagUS:     percentiles(res.Lag),
+		}
+	}
+	for k, v := range in.Counters {
+		r.KernelCounters[k] = v
+	}
+
+	r.Client = buildEnd(in.Samples, res, in.ClientUnsampled, func(s *sockstat.Sample) (*sockstat.Counts, int) {
+		return &s.Client, s.ClientNewTimeWait
+	})
+	r.Server = buildEnd(in.Samples, res, in.ServerUnsampled, func(s *sockstat.Sample) (*sockstat.Counts, int) {
+		return &s.Server, s.ServerNewTimeWait
+	})
+	var twLeft time.Duration
+	for i := range in.Samples {
+		s := &in.Samples[i]
+		twLeft = max(twLeft, s.MaxTimeWaitLeft)
+		r.Throughput = append(r.Throughput, ThroughputPoint{
+			T:        s.At.Sub(res.Start).Seconds(),
+			Requests: s.Requests,
+			Errors:   s.Errors,
+		})
+	}
+	if n := len(in.Samples); n > 0 {
+		r.Sampling = sampling(in.Samples, time.Duration(in.Scenario.SampleInterval))
+		if r.Sampling.MeanIntervalS > 1.5*r.Sampling.IntervalS {
+			r.Notes = append(r.Notes, fmt.Sprintf(
+				"sampling slowed to every %s on average: a sample took up to %.1f ms (the kernel walks every socket on the host), and the sampler keeps itself under 5%% of a core",
+				time.Duration(r.Sampling.MeanIntervalS*float64(time.Second)).Round(time.Millisecond), r.Sampling.MaxCostMS))
+		}
+	}
+	tw, measured := timeWaitAssumed, false
+	if twLeft > 0 {
+		tw, measured = twLeft, true
+		secs := round(twLeft.Seconds(), 1)
+		r.TimeWaitSeconds = &secs
+	}
+	r.Ports = ports(in, tw, measured)
+	return r
+}
+
+// buildEnd summarises one end's samples; side picks the end out of a
+// sample.
+func buildEnd(samples []Sample, res *loadgen.Result, unsampled string,
+	side func(*sockstat.Sample) (*sockstat.Counts, int)) End {
+	e := End{Peak: map[string]int{}, Final: map[string]int{}, Series: []Point{}}
+	if unsampled != "" || len(samples) == 0 {
+		e.Reason = unsampled
+		return e
+	}
+	e.Sampled = true
+	var peak sockstat.Counts
+	var final *sockstat.Counts
+	for i := range samples {
+		counts, newTW := side(&samples[i].Sample)
+		for s, n := range counts {
+			peak[s] = max(peak[s], n)
+		}
+		e.NewTimeWait += int64(newTW)
+		e.Series = append(e.Series, Point{T: samples[i].At.Sub(res.Start).Seconds(), Counts: *counts})
+		final = counts
+	}
+	for _, s := range sockstat.ConnStates() {
+		e.Peak[s.String()] = int(peak[s])
+		e.Final[s.String()] = int(final[s])
+	}
+	if res.Requests > 0 {
+		e.TimeWaitPerRequest = round(float64(e.NewTimeWait)/float64(res.Requests), 4)
+	}
+	return e
+}
+
+func sampling(samples []Sample, interval time.Duration) *Sampling {
+	sm := &Sampling{IntervalS: interval.Seconds(), Samples: len(samples)}
+	var total, worst time.Duration
+	for i := range samples {
+		total += samples[i].Cost
+		worst = max(worst, samples[i].Cost)
+	}
+	sm.MeanCostMS = round(float64(total)/float64(len(samples))/1e6, 3)
+	sm.MaxCostMS = round(float64(worst)/1e6, 3)
+	if n := len(samples); n > 1 {
+		span := samples[n-1].At.Sub(samples[0].At)
+		sm.MeanIntervalS = round(span.Seconds()/float64(n-1), 4)
+	}
+	return sm
+}
+
+// ports derives the client's port cost and the ceilings it implies.
+func ports(in Input, tw time.Duration, measured bool) Ports {
+	res := in.Result
+	p := Ports{TimeWaitS: tw.Seconds(), TimeWaitMeasured: measured}
+	p.MaxSustainableQPS.InForce = RegimeNetwork
+	if in.Loopback {
+		p.MaxSustainableQPS.InForce = RegimeLoopback
+	}
+	if res.Requests > 0 {
+		p.ConnectionsPerRequest = float64(res.Closes.Total()) / float64(res.Requests)
+	}
+	if n := res.Closes.Total(); n > 0 {
+		p.ClientCloseShare = float64(res.Closes.ClientFirst) / float64(n)
+	}
+	p.ConnectionLifetimeS = res.MeanConnLifetime().Seconds()
+	delay, _ := in.Host.TWReuseDelay()
+	p.ReuseDelayS = delay.Seconds()
+
+	// A port is held for the connection's life, and after it for the
+	// TIME_WAIT if the client closed first, unless tcp_tw_reuse lets
+	// connect() take it back after the reuse delay. tcp_tw_reuse=2 applies
+	// on loopback only, 1 everywhere; both need TCP timestamps.
+	reuse, _ := in.Host.Int(sockstat.SysctlTWReuse)
+	stamps, ok := in.Host.Int(sockstat.SysctlTimestamps)
+	stampsOn := !ok || stamps != 0
+	full := p.ConnectionLifetimeS + p.ClientCloseShare*tw.Seconds()
+	reused := p.ConnectionLifetimeS + p.ClientCloseShare*min(tw, delay).Seconds()
+	p.PortHoldS = Regimes{Loopback: full, Network: full}
+	if stampsOn && (reuse == 1 || reuse == 2) {
+		p.PortHoldS.Loopback = reused
+	}
+	if stampsOn && reuse == 1 {
+		p.PortHoldS.Network = reused
+	}
+	p.PortsPerQPS = full * p.ConnectionsPerRequest
+
+	lo, hi, err := in.Host.PortRange()
+	if err != nil {
+		return p
+	}
+	p.PortRange = strconv.Itoa(lo) + "-" + strconv.Itoa(hi)
+	p.UsablePorts = in.Host.UsablePorts(lo, hi)
+	p.MaxSustainableQPS.Loopback = ceiling(p.UsablePorts, p.PortHoldS.Loopback*p.ConnectionsPerRequest)
+	p.MaxSustainableQPS.Network = ceiling(p.UsablePorts, p.PortHoldS.Network*p.ConnectionsPerRequest)
+	return p
+}
+
+// ceiling returns ports / portSeconds rounded to a whole rate, or nil when
+// requests cost no port time.
+func ceiling(ports int, portSeconds float64) *float64 {
+	if portSeconds <= 0 {
+		return nil
+	}
+	v := math.Round(float64(ports) / portSeconds)
+	return &v
+}
+
+func percentiles(h *hdrhistogram.Histogram) Percentiles {
+	if h == nil || h.TotalCount() == 0 {
+		return Percentiles{}
+	}
+	return Percentiles{
+		P50:  h.ValueAtQuantile(50),
+		P90:  h.ValueAtQuantile(90),
+		P99:  h.ValueAtQuantile(99),
+		P999: h.ValueAtQuantile(99.9),
+		Max:  h.Max(),
+		Mean: round(h.Mean(), 1),
+	}
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}

@@ -1,0 +1,6 @@
+// Package report turns a run's load results and socket samples into the
+// figures twbench exists for (which end held the TIME_WAIT, how many new
+// TIME_WAIT sockets each request left, what each request costs in client
+// ports and where that puts the ceiling on new connections per second) and
+// writes them as a side-by-side text table or as JSON (twbench.report/v1).
+package report

@@ -1,0 +1,242 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/scenario"
+	"github.com/twbench/twbench/sockstat"
+)
+
+// Schema names the version of the JSON report. Keys may be added within a
+// version; none is renamed or removed.
+const Schema = "twbench.report/v1"
+
+// Report is the outcome of one `twbench run`: the host and one Run per
+// scenario.
+type Report struct {
+	Schema  string        `json:"schema"`
+	Version string        `json:"twbench_version,omitempty"`
+	Host    sockstat.Host `json:"host"`
+	Runs    []Run         `json:"runs"`
+}
+
+// Run is the outcome of one scenario.
+type Run struct {
+	Scenario scenario.Scenario `json:"scenario"`
+	Target   string            `json:"target"`
+	// BuiltinTarget is set when twbench served the target itself.
+	BuiltinTarget bool `json:"builtin_target"`
+	// StartedAt is the load's start, RFC 3339 in UTC.
+	StartedAt string `json:"started_at"`
+
+	DurationS   float64 `json:"duration_s"`
+	Requests    int64   `json:"requests"`
+	Connections int64   `json:"connections"`
+	QPS         float64 `json:"qps"`
+
+	// Errors counts failed requests by class (loadgen.ErrorClass);
+	// ErrorExamples gives the first message of each class seen.
+	Errors        map[string]int64  `json:"errors"`
+	ErrorExamples map[string]string `json:"error_examples,omitempty"`
+	StatusCodes   map[string]int64  `json:"status_codes"`
+
+	LatencyUS  Percentiles `json:"latency_us"`
+	LatencyHDR string      `json:"latency_hdr"`
+	// Schedule describes the open-loop pacer; absent in closed loop.
+	Schedule *Schedule `json:"schedule,omitempty"`
+
+	Closes loadgen.Closes `json:"closes"`
+	Client End            `json:"client"`
+	Server End            `json:"server"`
+	Ports  Ports          `json:"ports"`
+
+	// TimeWaitSeconds is the TIME_WAIT length as the kernel's timers showed
+	// it; null when no TIME_WAIT socket was seen.
+	TimeWaitSeconds *float64 `json:"time_wait_seconds"`
+	// KernelCounters are the run's changes in the namespace-wide TCP
+	// counters of /proc/net/netstat and /proc/net/snmp.
+	KernelCounters map[string]int64 `json:"kernel_counters"`
+	// Throughput is the cumulative count of requests and errors at each
+	// sample.
+	Throughput []ThroughputPoint `json:"throughput"`
+	// Sampling says how often the socket states were read, and at what
+	// cost; absent when they were not.
+	Sampling *Sampling `json:"sampling,omitempty"`
+
+	Expectations []Expectation `json:"expectations"`
+	Interrupted  bool          `json:"interrupted,omitempty"`
+	// Notes say what could not be measured, and why.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Percentiles summarise a histogram, in microseconds.
+type Percentiles struct {
+	P50  int64   `json:"p50"`
+	P90  int64   `json:"p90"`
+	P99  int64   `json:"p99"`
+	P999 int64   `json:"p999"`
+	Max  int64   `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// Schedule describes an open-loop run's pacing.
+type Schedule struct {
+	Rate float64 `json:"rate"`
+	// Scheduled counts the sends the pacer issued; Late those that found
+	// every connection busy at their intended time and waited for one.
+	Scheduled int64 `json:"scheduled"`
+	Late      int64 `json:"late"`
+	// LagUS is how late requests started after their intended time.
+	LagUS Percentiles `json:"lag_us"`
+}
+
+// End is what was seen of one end of the connections: the client end
+// (sockets whose remote port is the target's) or the server end (sockets
+// whose local port is the target's).
+type End struct {
+	Sampled bool   `json:"sampled"`
+	Reason  string `json:"unsampled_reason,omitempty"`
+	// Peak holds each state's highest count over the samples, Final the
+	// last sample's counts.
+	Peak  map[string]int `json:"peak"`
+	Final map[string]int `json:"final"`
+	// NewTimeWait counts the TIME_WAIT sockets that appeared during the
+	// run, each once; TimeWaitPerRequest divides it by the requests.
+	NewTimeWait        int64   `json:"new_time_wait"`
+	TimeWaitPerRequest float64 `json:"time_wait_per_request"`
+	Series             []Point `json:"series"`
+}
+
+// Point is one sample of an end: seconds from the load's start, and the
+// count of each state.
+type Point struct {
+	T      float64
+	Counts sockstat.Counts
+}
+
+// MarshalJSON writes {"t": 0.1, "TIME_WAIT": 0, ...} with the states in
+// the order of sockstat.ConnStates.
+func (p Point) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 200)
+	b = append(b, `{"t":`...)
+	b = strconv.AppendFloat(b, p.T, 'f', 3, 64)
+	for _, s := range sockstat.ConnStates() {
+		b = append(b, `,"`...)
+		b = append(b, s.String()...)
+		b = append(b, `":`...)
+		b = strconv.AppendUint(b, uint64(p.Counts[s]), 10)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (p *Point) UnmarshalJSON(b []byte) error {
+	var m map[string]json.Number
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		return err
+	}
+	*p = Point{}
+	for k, v := range m {
+		if k == "t" {
+			f, err := v.Float64()
+			if err != nil {
+				return fmt.Errorf("report: series point t = %s: %w", v, err)
+			}
+			p.T = f
+			continue
+		}
+		s, ok := sockstat.ParseState(k)
+		if !ok {
+			continue // a state added by a later version
+		}
+		n, err := strconv.ParseUint(v.String(), 10, 32)
+		if err != nil {
+			return fmt.Errorf("report: series point %s = %s: %w", k, v, err)
+		}
+		p.Counts[s] = uint32(n)
+	}
+	return nil
+}
+
+// Ports is what the run costs in client ephemeral ports, and the ceiling
+// that puts on new connections per second from one source address to the
+// target.
+type Ports struct {
+	// PortsPerQPS is the ports held at steady state per request/s, in
+	// seconds, without TIME_WAIT reuse: (connection lifetime + the TIME_WAIT
+	// length, for the share of connections the client closed first) ×
+	// connections per request.
+	PortsPerQPS float64 `json:"ports_per_qps"`
+	// UsablePorts is the ephemeral range less reserved ports.
+	UsablePorts int    `json:"usable_ports"`
+	PortRange   string `json:"port_range"`
+
+	MaxSustainableQPS Ceilings `json:"max_sustainable_qps"`
+
+	// The inputs of the figures above.
+	ConnectionsPerRequest float64 `json:"connections_per_request"`
+	ConnectionLifetimeS   float64 `json:"connection_lifetime_s"`
+	ClientCloseShare      float64 `json:"client_close_share"`
+	TimeWaitS             float64 `json:"time_wait_s"`
+	TimeWaitMeasured      bool    `json:"time_wait_measured"`
+	ReuseDelayS           float64 `json:"reuse_delay_s"`
+	// PortHoldS is how long one connection holds its port in each regime.
+	PortHoldS Regimes `json:"port_hold_s"`
+}
+
+// Ceilings gives max_sustainable_qps in both regimes and names the one this
+// run was in. A ceiling is null when the run opened no connections per
+// request worth counting.
+type Ceilings struct {
+	InForce  string   `json:"in_force"`
+	Loopback *float64 `json:"loopback"`
+	Network  *float64 `json:"network"`
+}
+
+// Regimes is a figure in both regimes.
+type Regimes struct {
+	Loopback float64 `json:"loopback"`
+	Network  float64 `json:"network"`
+}
+
+// The regimes of TIME_WAIT reuse.
+const (
+	// RegimeLoopback: the target is on a loopback address, where
+	// tcp_tw_reuse=2 (the default) lets connect() take a TIME_WAIT port
+	// back after tcp_tw_reuse_delay.
+	RegimeLoopback = "loopback"
+	// RegimeNetwork: any other address, where tcp_tw_reuse=2 does not
+	// apply and a port stays in TIME_WAIT for its full length.
+	RegimeNetwork = "network"
+)
+
+// Sampling describes the socket-state samples of a run. The sampler
+// keeps itself under 5% of a core: after a sample that took d, it waits at
+// least 20×d, so on a host with many sockets MeanIntervalS exceeds the
+// IntervalS asked for.
+type Sampling struct {
+	IntervalS     float64 `json:"interval_s"`
+	Samples       int     `json:"samples"`
+	MeanIntervalS float64 `json:"mean_interval_s"`
+	MeanCostMS    float64 `json:"mean_cost_ms"`
+	MaxCostMS     float64 `json:"max_cost_ms"`
+}
+
+// ThroughputPoint is the cumulative requests and errors at a sample.
+type ThroughputPoint struct {
+	T        float64 `json:"t"`
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+}
+
+// Expectation is one checked expression over the run's figures.
+type Expectation struct {
+	Expr string `json:"expr"`
+	OK   bool   `json:"ok"`
+}
