@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+)
+
+func listCmd(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("list", pflag.ContinueOnError)
+	file := fs.StringP("file", "f", "", "scenario catalogue (default: the embedded scenarios.yaml)")
+	if err := parseFlags(fs, args, stdout, "twbench list [-f FILE]"); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("list: unexpected argument %q", fs.Arg(0))
+	}
+	cat, err := loadCatalogue(*file)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "SCENARIO\tPROTOCOL\tCLOSER\tLOAD\tDESCRIPTION\n")
+	for _, s := range cat.Scenarios {
+		load := "closed, " + strconv.Itoa(s.Concurrency) + " conns"
+		if s.Rate > 0 {
+			load = strconv.FormatFloat(s.Rate, 'f', -1, 64) + "/s, ≤" + strconv.Itoa(s.Concurrency) + " conns"
+		}
+		var limit []string
+		if s.Duration > 0 {
+			limit = append(limit, s.Duration.String())
+		}
+		if s.Requests > 0 {
+			limit = append(limit, strconv.FormatInt(s.Requests, 10)+" requests")
+		}
+		load += ", " + strings.Join(limit, " or ")
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Protocol, s.Closer, load, s.Description)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("list: %w", err)
+	}
+	return nil
+}

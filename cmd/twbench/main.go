@@ -1,0 +1,32 @@
+// Twbench is a load generator whose subject is how connections close: which
+// end sends the first FIN, how many sockets that leaves in TIME_WAIT on the
+// client and on the server, and how many ephemeral ports each request
+// costs. It measures throughput and latency too, side by side with those.
+//
+// Usage:
+//
+//	twbench run [SCENARIO...] [flags]
+//	twbench list [-f FILE]
+//	twbench version
+//
+// Run `twbench help` or see README.md for the flags and the report.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, a second one kills the process as usual.
+	go func() { <-ctx.Done(); stop() }()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "twbench:", err)
+	}
+	os.Exit(exitCode(err))
+}

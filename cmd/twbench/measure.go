@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/report"
+	"github.com/twbench/twbench/scenario"
+	"github.com/twbench/twbench/sockstat"
+	"github.com/twbench/twbench/target"
+)
+
+// tail is how long sampling goes on after the load, to see the last
+// connections through their closing states.
+const tail = time.Second
+
+type measureOptions struct {
+	progress bool      // draw a progress bar on status
+	status   io.Writer // where a line per scenario goes (stderr)
+	notes    []string  // notes for every run
+	host     sockstat.Host
+}
+
+// measure runs one scenario: the built-in target if the scenario has no
+// target, the socket sampler for both ends, the load, and a short tail of
+// sampling after it.
+func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (report.Run, error) {
+	in := report.Input{Scenario: sc, Target: sc.Target, Notes: append([]string(nil), opts.notes...)}
+	if sc.Target == "" {
+		srv, err := target.Start(sc.ServerPolicy())
+		if err != nil {
+			return report.Run{}, err
+		}
+		defer srv.Close()
+		in.Target, in.Builtin = srv.URL(), true
+	}
+	gen, err := loadgen.New(sc.Config(in.Target))
+	if err != nil {
+		return report.Run{}, err
+	}
+	addr := gen.Addr()
+	in.Loopback = addr.IP.IsLoopback()
+	if h, err := sockstat.ReadHost(); err == nil {
+		in.Host = h
+	}
+
+	sampler, err := sockstat.NewSampler(uint16(addr.Port))
+	if err != nil {
+		in.ClientUnsampled = err.Error()
+		in.ServerUnsampled = err.Error()
+		if !errors.Is(err, errors.ErrUnsupported) {
+			in.Notes = append(in.Notes, "socket states not sampled: "+err.Error())
+		}
+	} else {
+		defer sampler.Close()
+		if !in.Builtin && !isLocal(addr.IP) {
+			in.ServerUnsampled = "the target " + addr.String() + " is not on this host"
+		}
+	}
+	before, countersErr := sockstat.ReadCounters()
+
+	fmt.Fprintf(opts.status, "twbench: %s: %s, closer %s, %s against %s\n",
+		sc.Name, sc.Protocol, sc.Closer, describeLoad(sc), in.Target)
+
+	var (
+		mu      sync.Mutex
+		samples []report.Sample
+	)
+	record := func(s sockstat.Sample) {
+		mu.Lock()
+		samples = append(samples, report.Sample{Sample: s, Requests: gen.Completed(), Errors: gen.Failed()})
+		mu.Unlock()
+	}
+	// sample runs the sampler until the returned stop is called. Its
+	// first sample is taken at once.
+	sample := func() (stop func()) {
+		if sampler == nil {
+			return func() {}
+		}
+		sctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := sampler.Run(sctx, time.Duration(sc.SampleInterval), record); err != nil {
+				mu.Lock()
+				in.Notes = append(in.Notes, "sampling stopped early: "+err.Error())
+				mu.Unlock()
+			}
+		})
+		return func() { cancel(); wg.Wait() }
+	}
+
+	// The first sample is the baseline: TIME_WAIT sockets already there
+	// are not the run's.
+	stopSampling := sample()
+	stopProgress := startProgress(opts, sc, gen)
+	res, err := gen.Run(ctx)
+	stopProgress()
+	stopSampling()
+	if err != nil {
+		return report.Run{}, err
+	}
+	// A new sampling loop takes a sample the moment the load ends, then
+	// follows the last connections through their closing states.
+	stopSampling = sample()
+	select {
+	case <-time.After(tail):
+	case <-ctx.Done():
+	}
+	stopSampling()
+	if sampler != nil {
+		if s, err := sampler.Sample(); err == nil {
+			record(s)
+		}
+	}
+
+	if countersErr == nil {
+		if after, err := sockstat.ReadCounters(); err == nil {
+			in.Counters = after.Sub(before)
+		}
+	}
+	in.Result = res
+	in.Samples = samples
+	if in.Counters != nil {
+		in.Notes = append(in.Notes, counterNote(in.Counters)...)
+	}
+	return report.Build(in), nil
+}
+
+// counterNote points out kernel counters that change what the TIME_WAIT
+// counts mean.
+func counterNote(c sockstat.Counters) []string {
+	if n := c["TCPTimeWaitOverflow"]; n > 0 {
+		return []string{fmt.Sprintf("the kernel dropped %d TIME_WAIT sockets at tcp_max_tw_buckets (TCPTimeWaitOverflow): TIME_WAIT counts are lower than the closes", n)}
+	}
+	return nil
+}
+
+func describeLoad(sc scenario.Scenario) string {
+	s := "closed loop, " + strconv.Itoa(sc.Concurrency) + " connections"
+	if sc.Rate > 0 {
+		s = strconv.FormatFloat(sc.Rate, 'f', -1, 64) + "/s open loop, at most " + strconv.Itoa(sc.Concurrency) + " in flight"
+	}
+	if sc.Duration > 0 {
+		s += ", " + sc.Duration.String()
+	}
+	if sc.Requests > 0 {
+		s += ", " + strconv.FormatInt(sc.Requests, 10) + " requests"
+	}
+	return s
+}
+
+// isLocal reports whether ip is one of this host's addresses, so that the
+// server end's sockets can be sampled here.
+func isLocal(ip net.IP) bool {
+	if ip.IsLoopback() {
+		return true
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// startProgress draws a progress bar while the load runs, if opts say so,
+// and returns the function that removes it.
+func startProgress(opts measureOptions, sc scenario.Scenario, gen *loadgen.Generator) (stop func()) {
+	if !opts.progress {
+		return func() {}
+	}
+	byRequests := sc.Requests > 0 && (sc.Duration == 0 ||
+		(sc.Rate > 0 && float64(sc.Requests)/sc.Rate < time.Duration(sc.Duration).Seconds()))
+	total := time.Duration(sc.Duration).Milliseconds()
+	if byRequests {
+		total = sc.Requests
+	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(opts.status),
+		progressbar.OptionSetDescription(sc.Name),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+	)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			n := gen.Completed()
+			elapsed := time.Since(start)
+			bar.Describe(fmt.Sprintf("%s %d req, %.0f/s, %d errors", sc.Name, n, float64(n)/elapsed.Seconds(), gen.Failed()))
+			if byRequests {
+				_ = bar.Set64(n)
+			} else {
+				_ = bar.Set64(min(elapsed.Milliseconds(), total))
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		_ = bar.Clear()
+	}
+}

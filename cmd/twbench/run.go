@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/twbench/twbench"
+	"github.com/twbench/twbench/report"
+	"github.com/twbench/twbench/scenario"
+	"github.com/twbench/twbench/sockstat"
+)
+
+// overrideFlags maps the run flags that override a scenario field to the
+// field's key in a scenario file.
+var overrideFlags = [...]struct{ flag, key string }{
+	{"target", "target"},
+	{"protocol", "protocol"},
+	{"closer", "closer"},
+	{"concurrency", "concurrency"},
+	{"rate", "rate"},
+	{"duration", "duration"},
+	{"requests", "requests"},
+	{"timeout", "timeout"},
+	{"sample-interval", "sample_interval"},
+}
+
+const runSynopsis = "twbench run [SCENARIO...] [flags]"
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SortFlags = false
+	file := fs.StringP("file", "f", "", "scenario catalogue (default: the embedded scenarios.yaml)")
+	fs.String("target", "", "http://host:port/path to load (default: the built-in target on 127.0.0.1)")
+	fs.String("protocol", "", "http1.0 (no keep-alive, read to EOF, as ab) or http1.1")
+	fs.String("closer", "", "who sends the first FIN: client, server, client-rst, server-rst, none (keep-alive)")
+	fs.IntP("concurrency", "c", 0, "connections in flight: closed loop, or the cap in open loop (default 64)")
+	fs.Float64("rate", 0, "open-loop arrivals per second; 0 = closed loop")
+	fs.DurationP("duration", "d", 0, "how long to send requests (default 10s unless -n is given)")
+	fs.Int64P("requests", "n", 0, "how many requests to send; the run stops at -d or -n, whichever comes first")
+	fs.Duration("timeout", 0, "per-request timeout, from connect to the server's close (default 10s)")
+	fs.Duration("sample-interval", 0, "socket-state sampling interval (default 100ms)")
+	format := fs.String("format", "", "report format: text or json (default text, or as -o's extension says)")
+	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
+	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
+	if err := parseFlags(fs, args, stdout, runSynopsis); err != nil {
+		return err
+	}
+
+	outFormat, err := resolveFormat(*format, *output)
+	if err != nil {
+		return err
+	}
+	scenarios, err := selectScenarios(fs, *file)
+	if err != nil {
+		return err
+	}
+
+	host, hostErr := sockstat.ReadHost()
+	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
+	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr}
+	if hostErr != nil {
+		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
+	}
+	var failures []error
+	for _, sc := range scenarios {
+		if ctx.Err() != nil {
+			break
+		}
+		run, err := measure(ctx, sc, opts)
+		if err != nil {
+			failures = append(failures, fmt.Errorf("scenario %s: %w", sc.Name, err))
+			continue
+		}
+		rep.Runs = append(rep.Runs, run)
+		if run.Requests == 0 && !run.Interrupted {
+			failures = append(failures, fmt.Errorf("scenario %s: no request succeeded%s", sc.Name, firstError(&run)))
+		}
+	}
+
+	if err := writeReport(rep, outFormat, *output, stdout); err != nil {
+		return err
+	}
+	switch {
+	case ctx.Err() != nil:
+		return errInterrupted
+	case len(failures) > 0:
+		return errors.Join(failures...)
+	}
+	return nil
+}
+
+// selectScenarios returns the scenarios to run: those named, all of the
+// catalogue's, or one built from flags alone; each with the flags'
+// overrides applied and validated.
+func selectScenarios(fs *pflag.FlagSet, file string) ([]scenario.Scenario, error) {
+	cat, err := loadCatalogue(file)
+	if err != nil {
+		return nil, err
+	}
+	var picked []scenario.Scenario
+	switch names := fs.Args(); {
+	case len(names) > 0:
+		for _, name := range names {
+			s, ok := cat.Lookup(name)
+			if !ok {
+				return nil, usagef("run: no scenario %q in %s (have: %s)", name, cat.File, strings.Join(cat.Names(), ", "))
+			}
+			picked = append(picked, s)
+		}
+	case fs.Changed("protocol") || fs.Changed("closer") || fs.Changed("target"):
+		picked = []scenario.Scenario{{Name: "ad-hoc", Description: "built from the command line", Source: "flags"}}
+	default:
+		picked = cat.Scenarios
+	}
+
+	var errs []error
+	for i := range picked {
+		s := &picked[i]
+		for _, o := range overrideFlags {
+			if !fs.Changed(o.flag) {
+				continue
+			}
+			if err := s.Set(o.key, fs.Lookup(o.flag).Value.String()); err != nil {
+				errs = append(errs, fmt.Errorf("--%s: %w", o.flag, err))
+			}
+		}
+		s.ApplyDefaults()
+		for _, fe := range s.Validate() {
+			where := s.Source
+			if line := s.Line(fe.Field); line > 0 && !flagSet(fs, fe.Field) {
+				where = fmt.Sprintf("%s:%d", cat.File, line)
+			}
+			if flagSet(fs, fe.Field) {
+				where = "--" + strings.ReplaceAll(fe.Field, "_", "-")
+			}
+			errs = append(errs, fmt.Errorf("%s: scenario %q: %v", where, s.Name, fe))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, usageError{errors.Join(errs...)}
+	}
+	return picked, nil
+}
+
+// flagSet reports whether the flag for a scenario field was given.
+func flagSet(fs *pflag.FlagSet, key string) bool {
+	for _, o := range overrideFlags {
+		if o.key == key {
+			return fs.Changed(o.flag)
+		}
+	}
+	return false
+}
+
+// loadCatalogue reads file, or the embedded catalogue if file is empty.
+func loadCatalogue(file string) (*scenario.Catalogue, error) {
+	name, data := twbench.DefaultCatalogueFile, twbench.DefaultCatalogue()
+	if file != "" {
+		var err error
+		if data, err = os.ReadFile(file); err != nil {
+			return nil, usagef("read scenarios: %v", err)
+		}
+		name = file
+	}
+	cat, err := scenario.Parse(name, data)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cat, nil
+}
+
+// resolveFormat returns the format of the report written to output (or to
+// stdout when output is empty).
+func resolveFormat(format, output string) (string, error) {
+	if format == "" && output != "" {
+		switch ext := strings.ToLower(filepath.Ext(output)); ext {
+		case ".json":
+			format = "json"
+		case ".csv", ".html", ".htm":
+			format = strings.TrimPrefix(ext, ".")
+		default:
+			format = "text"
+		}
+	}
+	switch format {
+	case "", "text":
+		return "text", nil
+	case "json":
+		return "json", nil
+	case "csv", "html", "htm":
+		return "", usagef("--format %s: not available in this version (text, json)", format)
+	}
+	return "", usagef("--format %q: want text or json", format)
+}
+
+// writeReport writes the report: to output in format, and as text to
+// stdout; or, without output, to stdout in format.
+func writeReport(rep *report.Report, format, output string, stdout io.Writer) error {
+	write := report.WriteText
+	if format == "json" {
+		write = report.WriteJSON
+	}
+	if output == "" {
+		return write(stdout, rep)
+	}
+	f, err := os.Create(output)
+	if err != nil {
+		// The report must not be lost: it still goes to stdout.
+		_ = write(stdout, rep)
+		return fmt.Errorf("write report: %w", err)
+	}
+	werr := write(f, rep)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("write report to %s: %w", output, werr)
+	}
+	return report.WriteText(stdout, rep)
+}
+
+// firstError describes the run's most frequent error.
+func firstError(run *report.Run) string {
+	var top string
+	var n int64
+	for class, c := range run.Errors {
+		if c > n {
+			top, n = class, c
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	msg := fmt.Sprintf(" (%s × %d", top, n)
+	if ex := run.ErrorExamples[top]; ex != "" {
+		msg += ": " + ex
+	}
+	return msg + ")"
+}

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twbench/twbench/report"
+)
+
+// runJSON runs twbench with args and decodes the JSON report it writes.
+func runJSON(t *testing.T, args ...string) *report.Report {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), append(args, "--format", "json", "--no-progress"), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("twbench %s: %v\nstderr: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	var rep report.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("twbench %s: the report is not JSON: %v\n%s", strings.Join(args, " "), err, stdout.String())
+	}
+	return &rep
+}
+
+func needSampling(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("socket states are sampled on Linux only")
+	}
+}
+
+// ssCount counts TIME_WAIT sockets with ss: filter is "sport" (server end)
+// or "dport" (client end).
+func ssCount(t *testing.T, filter string, port int) int {
+	t.Helper()
+	if _, err := exec.LookPath("ss"); err != nil {
+		t.Skip("ss (iproute2) is not installed")
+	}
+	out, err := exec.Command("ss", "-Htan", "state", "time-wait", "( "+filter+" = :"+strconv.Itoa(port)+" )").Output()
+	if err != nil {
+		t.Fatalf("ss: %v", err)
+	}
+	return strings.Count(string(out), "\n")
+}
+
+func targetPort(t *testing.T, run *report.Run) int {
+	t.Helper()
+	i := strings.LastIndex(run.Target, ":")
+	p, err := strconv.Atoi(strings.TrimSuffix(run.Target[i+1:], "/"))
+	if err != nil {
+		t.Fatalf("target %q has no port", run.Target)
+	}
+	return p
+}
+
+// checkAgainstSS compares twbench's final TIME_WAIT counts with ss's, taken
+// just after the run. The load is over and the target's port is the run's
+// own, so nothing changes in between.
+func checkAgainstSS(t *testing.T, run *report.Run) {
+	t.Helper()
+	port := targetPort(t, run)
+	if got, want := run.Client.Final["TIME_WAIT"], ssCount(t, "dport", port); got != want {
+		t.Errorf("client final TIME_WAIT = %d; ss counts %d on dport %d", got, want, port)
+	}
+	if got, want := run.Server.Final["TIME_WAIT"], ssCount(t, "sport", port); got != want {
+		t.Errorf("server final TIME_WAIT = %d; ss counts %d on sport %d", got, want, port)
+	}
+}
+
+// The three tests below run the default suite's scenarios, shortened to
+// 2 s. They assert what is deterministic: who closed each connection, and
+// the new TIME_WAIT sockets each end gained (counted once each, so the
+// kernel's reuse of a server TIME_WAIT by a new SYN on the same 4-tuple
+// does not change them). Peak counts are only bounded from below: an
+// earlier test may have left TIME_WAIT sockets with the same port number.
+
+func TestABFinding(t *testing.T) {
+	needSampling(t)
+	rep := runJSON(t, "run", "ab-finding", "-d", "2s")
+	r := &rep.Runs[0]
+	if r.Errors["EADDRNOTAVAIL"]+r.Errors["ECONNREFUSED"]+r.Errors["ECONNRESET"]+r.Errors["timeout"] != 0 {
+		t.Errorf("errors = %v; want none", r.Errors)
+	}
+	if r.Requests < 7600 || r.QPS < 3800 {
+		t.Errorf("requests = %d at %.0f/s; want about 8,000 at 4,000/s", r.Requests, r.QPS)
+	}
+	if r.Closes.ServerFirst != r.Connections || r.Connections != r.Requests {
+		t.Errorf("closes = %+v for %d connections, %d requests; want every one closed by the server first",
+			r.Closes, r.Connections, r.Requests)
+	}
+	if r.Client.NewTimeWait != 0 {
+		t.Errorf("client new TIME_WAIT = %d; want 0: the client never closes first", r.Client.NewTimeWait)
+	}
+	if pr := r.Server.TimeWaitPerRequest; pr < 0.98 || pr > 1.02 {
+		t.Errorf("server TIME_WAIT per request = %.3f; want 1", pr)
+	}
+	if r.Server.Peak["TIME_WAIT"] < 1000 {
+		t.Errorf("server TIME_WAIT peak = %d; want thousands", r.Server.Peak["TIME_WAIT"])
+	}
+	if r.Ports.PortsPerQPS > 0.1 {
+		t.Errorf("ports_per_qps = %v; want about the connection's lifetime, far under a second", r.Ports.PortsPerQPS)
+	}
+	checkAgainstSS(t, r)
+}
+
+func TestClientCloses(t *testing.T) {
+	needSampling(t)
+	rep := runJSON(t, "run", "client-closes", "-d", "2s")
+	r := &rep.Runs[0]
+	if r.Requests < 7600 || r.Errors["timeout"]+r.Errors["ECONNRESET"] != 0 {
+		t.Errorf("requests = %d, errors = %v; want about 8,000 and none", r.Requests, r.Errors)
+	}
+	if r.Closes.ClientFirst != r.Connections || r.Connections != r.Requests {
+		t.Errorf("closes = %+v for %d connections; want every one closed by the client first", r.Closes, r.Connections)
+	}
+	if r.Server.NewTimeWait != 0 {
+		t.Errorf("server new TIME_WAIT = %d; want 0", r.Server.NewTimeWait)
+	}
+	if pr := r.Client.TimeWaitPerRequest; pr < 0.98 || pr > 1.02 {
+		t.Errorf("client TIME_WAIT per request = %.3f; want 1", pr)
+	}
+	if r.Client.Peak["TIME_WAIT"] < 1000 {
+		t.Errorf("client TIME_WAIT peak = %d; want thousands", r.Client.Peak["TIME_WAIT"])
+	}
+	if p := r.Ports.PortsPerQPS; p < 59 || p > 61 {
+		t.Errorf("ports_per_qps = %v; want about 60", p)
+	}
+	// The seed's arithmetic, with this host's port range: ports / 60 s.
+	want := float64(r.Ports.UsablePorts) / 60
+	if net := r.Ports.MaxSustainableQPS.Network; net == nil || *net < 0.97*want || *net > 1.03*want {
+		t.Errorf("network max_sustainable_qps = %v; want about %.0f (%d ports / 60 s)", net, want, r.Ports.UsablePorts)
+	}
+	if r.Ports.MaxSustainableQPS.InForce != "loopback" {
+		t.Errorf("in_force = %q; want loopback", r.Ports.MaxSustainableQPS.InForce)
+	}
+	if r.TimeWaitSeconds == nil || *r.TimeWaitSeconds < 59 || *r.TimeWaitSeconds > 61 {
+		t.Errorf("time_wait_seconds = %v; want the kernel's 60", r.TimeWaitSeconds)
+	}
+	checkAgainstSS(t, r)
+}
+
+func TestKeepalive(t *testing.T) {
+	needSampling(t)
+	rep := runJSON(t, "run", "keepalive", "-d", "2s")
+	r := &rep.Runs[0]
+	if r.Connections != 64 || r.Closes.ClientFirst != 64 {
+		t.Errorf("connections = %d, closes = %+v; want 64, all closed by the client at the end", r.Connections, r.Closes)
+	}
+	if r.Requests < 7600 {
+		t.Errorf("requests = %d; want about 8,000", r.Requests)
+	}
+	if r.Client.NewTimeWait != 64 || r.Server.NewTimeWait != 0 {
+		t.Errorf("new TIME_WAIT client %d, server %d; want the pool's 64 on the client, 0 on the server",
+			r.Client.NewTimeWait, r.Server.NewTimeWait)
+	}
+	// Until the load ends, no TIME_WAIT appears on either end.
+	base := r.Client.Series[0].Counts
+	for _, p := range r.Client.Series {
+		if p.T < r.DurationS-0.01 && p.Counts[6] != base[6] {
+			t.Errorf("client TIME_WAIT at t=%.2f is %d; want %d (the baseline) until the end", p.T, p.Counts[6], base[6])
+			break
+		}
+	}
+	if r.Client.TimeWaitPerRequest > 0.01 {
+		t.Errorf("client TIME_WAIT per request = %v; want near 0", r.Client.TimeWaitPerRequest)
+	}
+	checkAgainstSS(t, r)
+}
+
+func TestRunSuiteToFile(t *testing.T) {
+	needSampling(t)
+	out := filepath.Join(t.TempDir(), "r.json")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"run", "-d", "300ms", "-o", out, "--no-progress"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("-o r.json did not write JSON: %v", err)
+	}
+	if len(rep.Runs) != 3 {
+		t.Errorf("the default suite ran %d scenarios; want 3", len(rep.Runs))
+	}
+	for _, name := range []string{"ab-finding", "client-closes", "keepalive", "first to close"} {
+		if !strings.Contains(stdout.String(), name) {
+			t.Errorf("the text table on stdout does not mention %q", name)
+		}
+	}
+}
+
+func TestAdHocFromFlags(t *testing.T) {
+	rep := runJSON(t, "run", "--protocol", "http1.1", "--closer", "server-rst", "-n", "200", "-c", "4")
+	r := &rep.Runs[0]
+	if r.Scenario.Name != "ad-hoc" || r.Requests != 200 || r.Closes.ServerRST != 200 {
+		t.Errorf("ad-hoc run: %s, %d requests, closes %+v; want ad-hoc, 200, all reset by the server",
+			r.Scenario.Name, r.Requests, r.Closes)
+	}
+	if r.Scenario.Duration != 0 {
+		t.Errorf("with -n alone the duration is %v; want none", r.Scenario.Duration)
+	}
+}
+
+func TestInterruptedRunStillReports(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(700*time.Millisecond, cancel)
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"run", "client-closes", "keepalive", "-d", "10s", "--format", "json", "--no-progress"}, &stdout, &stderr)
+	if !errors.Is(err, errInterrupted) || exitCode(err) != 130 {
+		t.Fatalf("run = %v (exit %d); want the interruption, exit 130", err, exitCode(err))
+	}
+	var rep report.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("no JSON report after the interruption: %v\n%s", err, stdout.String())
+	}
+	if len(rep.Runs) != 1 || !rep.Runs[0].Interrupted || rep.Runs[0].Requests == 0 || rep.Runs[0].DurationS > 2 {
+		t.Errorf("runs = %d, interrupted %v, %d requests in %.1f s; want 1 interrupted run with its requests",
+			len(rep.Runs), rep.Runs[0].Interrupted, rep.Runs[0].Requests, rep.Runs[0].DurationS)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("scenarios:\n  - name: x\n    rate: lots\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "no-such"}, `no scenario "no-such" in scenarios.yaml (have: ab-finding, client-closes, keepalive)`},
+		{[]string{"run", "-f", bad}, bad + `:3: rate: "lots" is not a rate`},
+		{[]string{"run", "-f", "/nonexistent.yaml"}, "read scenarios: open /nonexistent.yaml"},
+		{[]string{"run", "--rate", "-5", "keepalive"}, `--rate: scenario "keepalive": rate: -5`},
+		{[]string{"run", "--protocol", "http1.0", "--closer", "client"}, `--closer: scenario "ad-hoc": closer: closer "client" needs keep-alive`},
+		{[]string{"run", "--target", "https://127.0.0.1/"}, "https is not supported"},
+		{[]string{"run", "-c", "x"}, `invalid argument "x"`},
+		{[]string{"run", "--format", "html"}, "--format html: not available in this version"},
+		{[]string{"run", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{}, "no command given"},
+		{[]string{"list", "extra"}, `unexpected argument "extra"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), tc.args, &stdout, &stderr)
+		if err == nil || exitCode(err) != exitUsage || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("twbench %s = %v (exit %d); want exit 2 with %q", strings.Join(tc.args, " "), err, exitCode(err), tc.want)
+		}
+	}
+}
+
+func TestUnreachableTargetFails(t *testing.T) {
+	// A port nothing listens on: every request is refused; the report is
+	// still written, and the exit code says the run failed.
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"run", "--target", "http://127.0.0.1:1/", "-n", "20", "-c", "2",
+		"--format", "json", "--no-progress"}, &stdout, &stderr)
+	if exitCode(err) != exitRunFailed || !strings.Contains(err.Error(), "no request succeeded (ECONNREFUSED × 20") {
+		t.Fatalf("run = %v (exit %d); want exit 3, no request succeeded, ECONNREFUSED × 20", err, exitCode(err))
+	}
+	var rep report.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || rep.Runs[0].Errors["ECONNREFUSED"] != 20 {
+		t.Errorf("report: %v, errors %v; want ECONNREFUSED 20", err, rep.Runs)
+	}
+}
+
+func TestListAndVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"list"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SCENARIO", "ab-finding", "http1.0", "client-closes", "keepalive", "reads to EOF"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("list output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	stdout.Reset()
+	if err := run(context.Background(), []string{"version"}, &stdout, &stderr); err != nil || !strings.HasPrefix(stdout.String(), "twbench ") {
+		t.Errorf("version = %q, %v", stdout.String(), err)
+	}
+	stdout.Reset()
+	if err := run(context.Background(), []string{"run", "--help"}, &stdout, &stderr); exitCode(err) != 0 || !strings.Contains(stdout.String(), "--sample-interval") {
+		t.Errorf("run --help = %v, %q; want the flags and exit 0", err, stdout.String())
+	}
+}
+
+// TestBinarySIGINT builds twbench and interrupts a run as Ctrl-C would:
+// the report is written and the exit code is 130.
+func TestBinarySIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "twbench")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "run", "keepalive", "-d", "20s", "--format", "json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("after SIGINT: %v; want exit status 130\nstderr: %s", err, stderr.String())
+	}
+	var rep report.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || len(rep.Runs) != 1 || !rep.Runs[0].Interrupted {
+		t.Fatalf("after SIGINT the report is %v, %s; want one interrupted run", err, stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr = %q; want it to say the run was interrupted", stderr.String())
+	}
+}
