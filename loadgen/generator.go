@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -138,6 +139,10 @@ func (g *Generator) claim(now time.Time) bool {
 // from its intended time.
 func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (scheduled, late int64) {
 	defer close(ticks)
+	// The pacer's short sleeps block its thread (preciseSleep), which must
+	// then be its own.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for i := int64(0); ; i++ {
@@ -149,11 +154,18 @@ func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (sched
 			return scheduled, late
 		}
 		if wait := due - time.Since(g.start); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return scheduled, late
+			if wait < preciseSleepMax {
+				preciseSleep(wait)
+				if ctx.Err() != nil {
+					return scheduled, late
+				}
+			} else {
+				timer.Reset(wait)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					return scheduled, late
+				}
 			}
 		}
 		select {

@@ -2,6 +2,7 @@ package loadgen_test
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -69,7 +70,43 @@ func TestClosersAreDeterministic(t *testing.T) {
 				if got := res.Latency.TotalCount(); got != n {
 					t.Errorf("rate %g: latency count = %d; want %d", rate, got, n)
 				}
+				if rate > 0 && (res.Scheduled != n || res.Lag.TotalCount() != n) {
+					t.Errorf("rate %g: scheduled %d, lag count %d; want %d each", rate, res.Scheduled, res.Lag.TotalCount(), n)
+				}
 			}
 		})
+	}
+}
+
+// TestOpenLoopCountsTheQueue: at 200/s against a server that takes 20 ms,
+// one connection cannot keep up. Sends wait for it and are counted late,
+// and their latency runs from their intended time, so the queue shows:
+// request i starts no earlier than 20i ms and was due at 5i ms, so its
+// latency is at least 15i+20 ms, though the server took 20 ms for each.
+func TestOpenLoopCountsTheQueue(t *testing.T) {
+	url := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		for readRequest(c) {
+			time.Sleep(20 * time.Millisecond)
+			c.Write([]byte(okResponse))
+		}
+	})
+	g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
+		Concurrency: 1, Rate: 200, Requests: 10, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 10 || res.Scheduled != 10 {
+		t.Fatalf("requests %d, scheduled %d; want 10 each", res.Requests, res.Scheduled)
+	}
+	if res.Late < 8 {
+		t.Errorf("late = %d; want at least 8 of 10 sends to find the one connection busy", res.Late)
+	}
+	if max := time.Duration(res.Latency.Max()) * time.Microsecond; max < 155*time.Millisecond {
+		t.Errorf("latency max = %v; want at least 155ms, measured from the intended send time", max)
 	}
 }
