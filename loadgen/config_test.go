@@ -126,12 +126,13 @@ const okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 func TestMisbehavingServers(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		closer  loadgen.Closer
-		serve   func(net.Conn)
-		errors  map[string]int64
-		closes  loadgen.Closes
-		success int64
+		name        string
+		closer      loadgen.Closer
+		serve       func(net.Conn)
+		errors      map[string]int64
+		closeErrors map[string]int64
+		closes      loadgen.Closes
+		success     int64
 	}{
 		{
 			name:   "silent server times out",
@@ -160,7 +161,22 @@ func TestMisbehavingServers(t *testing.T) {
 			name:   "a server that keeps alive despite Connection: close: the wait for its FIN times out",
 			closer: loadgen.CloserServer,
 			serve:  func(c net.Conn) { readRequest(c); c.Write([]byte(okResponse)); time.Sleep(2 * time.Second); c.Close() },
-			errors: map[string]int64{"timeout": 2}, closes: loadgen.Closes{ClientFirst: 2}, success: 2,
+			errors: map[string]int64{}, closeErrors: map[string]int64{"timeout": 2},
+			closes: loadgen.Closes{ClientFirst: 2}, success: 2,
+		},
+		{
+			name:   "a server that sends more than its response on a connection it was to close",
+			closer: loadgen.CloserServer,
+			serve: func(c net.Conn) {
+				readRequest(c)
+				c.Write([]byte(okResponse + "EXTRA"))
+				time.Sleep(time.Second)
+				c.Close()
+			},
+			errors: map[string]int64{}, closeErrors: map[string]int64{"bad_response": 2},
+			// The extra bytes were read into the client's buffer with the
+			// response, so the kernel has nothing unread: close() sends FIN.
+			closes: loadgen.Closes{ClientFirst: 2}, success: 2,
 		},
 		{
 			name:   "a server that says Connection: close is waited for, whatever the closer",
@@ -196,14 +212,11 @@ func TestMisbehavingServers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]int64{}
-			for i, n := range res.Errors {
-				if n > 0 {
-					got[loadgen.ErrorClass(i).String()] = n
-				}
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tc.errors) {
+			if got := nonZero(res.Errors); fmt.Sprint(got) != fmt.Sprint(tc.errors) {
 				t.Errorf("errors = %v (%q); want %v", got, res.FirstError, tc.errors)
+			}
+			if got, want := nonZero(res.CloseErrors), tc.closeErrors; len(got)+len(want) > 0 && fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("close errors = %v; want %v", got, want)
 			}
 			if res.Closes != tc.closes {
 				t.Errorf("closes = %+v; want %+v", res.Closes, tc.closes)
@@ -272,5 +285,83 @@ func TestCancelCutsOffRequestsInFlight(t *testing.T) {
 	}
 	if !res.Interrupted || res.Aborted != 4 || res.ErrorCount() != 0 {
 		t.Errorf("interrupted %v, aborted %d, errors %v; want true, 4, none", res.Interrupted, res.Aborted, res.Errors)
+	}
+}
+
+func nonZero(counts [loadgen.NumErrorClasses]int64) map[string]int64 {
+	m := map[string]int64{}
+	for i, n := range counts {
+		if n > 0 {
+			m[loadgen.ErrorClass(i).String()] = n
+		}
+	}
+	return m
+}
+
+// An open loop that cannot keep up still ends at -d: the sends it could
+// not make are counted unsent, not made late for as long as it takes.
+func TestOpenLoopDurationIsABound(t *testing.T) {
+	url := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		for readRequest(c) {
+			time.Sleep(10 * time.Millisecond)
+			c.Write([]byte(okResponse))
+		}
+	})
+	g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
+		Concurrency: 1, Rate: 100000, Duration: 300 * time.Millisecond, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	res, err := g.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("a 300ms run took %v", took)
+	}
+	// 100,000/s for 0.3 s is 30,000 sends; at 10 ms each, about 30 were made.
+	if res.Scheduled+res.Unsent != 30000 || res.Unsent < 29000 {
+		t.Errorf("scheduled %d + unsent %d; want 30,000, nearly all unsent", res.Scheduled, res.Unsent)
+	}
+	if res.Late < res.Scheduled-2 {
+		t.Errorf("late %d of %d scheduled; want nearly all late", res.Late, res.Scheduled)
+	}
+}
+
+// In open loop the run lasts its schedule: 10/s for 1 s is 1 s, though the
+// last send is at 0.9 s, so qps is the rate.
+func TestOpenLoopElapsedIsTheSchedule(t *testing.T) {
+	srv := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		for readRequest(c) {
+			c.Write([]byte(okResponse))
+		}
+	})
+	for _, tc := range []struct {
+		rate     float64
+		d        time.Duration
+		n        int64
+		requests int64
+		elapsed  time.Duration
+	}{
+		{10, time.Second, 0, 10, time.Second},
+		{2, 0, 2, 2, time.Second},
+		{4, 2 * time.Second, 3, 3, 750 * time.Millisecond},
+	} {
+		g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: srv,
+			Concurrency: 2, Rate: tc.rate, Duration: tc.d, Requests: tc.n, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := g.Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Requests != tc.requests || res.Elapsed < tc.elapsed || res.Elapsed > tc.elapsed+200*time.Millisecond {
+			t.Errorf("rate %g, -d %v, -n %d: %d requests in %v; want %d in %v", tc.rate, tc.d, tc.n,
+				res.Requests, res.Elapsed, tc.requests, tc.elapsed)
+		}
 	}
 }

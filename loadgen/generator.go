@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"runtime"
 	"sync"
@@ -25,13 +26,14 @@ type Generator struct {
 	latency *recorder
 	lag     *recorder
 
-	started  atomic.Bool
-	start    time.Time
-	end      time.Time // zero without a duration
-	claimed  atomic.Int64
-	stopping atomic.Bool // no request starts
-	aborting atomic.Bool // requests in flight are cut off
-	failed   atomic.Int64
+	started   atomic.Bool
+	start     time.Time
+	abortedAt atomic.Int64 // when the run was cut off, since start
+	end       time.Time    // zero without a duration
+	claimed   atomic.Int64
+	stopping  atomic.Bool // no request starts
+	aborting  atomic.Bool // requests in flight are cut off
+	failed    atomic.Int64
 }
 
 // New validates cfg and resolves its target.
@@ -106,20 +108,32 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	for _, w := range g.workers {
 		wg.Go(func() { w.run(ctx, ticks) })
 	}
-	var scheduled, late int64
+	var ps pacerStats
 	if ticks != nil {
-		scheduled, late = g.pace(ctx, ticks)
+		ps = g.pace(ctx, ticks)
 	}
 	wg.Wait()
 
 	res := g.collect()
-	res.Scheduled, res.Late = scheduled, late
+	res.Scheduled, res.Queued, res.Unsent = ps.scheduled, ps.queued, ps.unsent
 	return res, nil
 }
 
+// span returns how long the open-loop schedule lasts: the duration, or
+// the time the request count takes at the rate, whichever is shorter.
+func (g *Generator) span() time.Duration {
+	d := g.cfg.Duration
+	if g.cfg.Requests > 0 {
+		if n := dueAt(g.cfg.Rate, g.cfg.Requests); d == 0 || n < d {
+			d = n
+		}
+	}
+	return d
+}
+
 // claim reports whether a closed-loop worker may start a request at now.
-func (g *Generator) claim(now time.Time) bool {
-	if g.stopping.Load() {
+func (g *Generator) claim(ctx context.Context, now time.Time) bool {
+	if g.stopping.Load() || ctx.Err() != nil {
 		return false
 	}
 	if !g.end.IsZero() && !now.Before(g.end) {
@@ -133,11 +147,20 @@ func (g *Generator) claim(now time.Time) bool {
 	return true
 }
 
+// pacerStats is what the pacer did.
+type pacerStats struct {
+	scheduled int64 // sends handed to a worker
+	queued    int64 // of those, sends that found every worker busy and waited
+	unsent    int64 // sends due before the end that were never handed out
+}
+
 // pace hands the open-loop send times to the workers and closes ticks when
 // the run's duration or request count is reached. A send that finds every
-// worker busy waits for one, and is counted late; its latency still runs
-// from its intended time.
-func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (scheduled, late int64) {
+// worker busy waits for one (queued); its latency still runs from its
+// intended time. At the end of the duration, sends that are due but not yet
+// handed out are dropped and counted unsent, so -d bounds the run even when
+// the target cannot keep up.
+func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (ps pacerStats) {
 	defer close(ticks)
 	// The pacer's short sleeps block its thread (preciseSleep), which must
 	// then be its own.
@@ -145,46 +168,75 @@ func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (sched
 	defer runtime.UnlockOSThread()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for i := int64(0); ; i++ {
-		if g.cfg.Requests > 0 && i >= g.cfg.Requests {
-			return scheduled, late
-		}
+	var ended <-chan time.Time
+	if g.cfg.Duration > 0 {
+		t := time.NewTimer(time.Until(g.end))
+		defer t.Stop()
+		ended = t.C
+	}
+	total := g.intended()
+	for i := int64(0); i < total; i++ {
 		due := dueAt(g.cfg.Rate, i)
-		if g.cfg.Duration > 0 && due >= g.cfg.Duration {
-			return scheduled, late
-		}
 		if wait := due - time.Since(g.start); wait > 0 {
 			if wait < preciseSleepMax {
 				preciseSleep(wait)
-				if ctx.Err() != nil {
-					return scheduled, late
-				}
 			} else {
 				timer.Reset(wait)
 				select {
 				case <-timer.C:
 				case <-ctx.Done():
-					return scheduled, late
 				}
 			}
+		}
+		if ctx.Err() != nil {
+			return ps
+		}
+		if !g.end.IsZero() && !time.Now().Before(g.end) {
+			ps.unsent = total - i
+			return ps
 		}
 		select {
 		case ticks <- due:
 		default:
-			late++
+			ps.queued++
 			select {
 			case ticks <- due:
 			case <-ctx.Done():
-				return scheduled, late
+				return ps
+			case <-ended:
+				ps.unsent = total - i
+				return ps
 			}
 		}
-		scheduled++
+		ps.scheduled++
 	}
+	return ps
+}
+
+// intended returns how many sends the open-loop schedule holds: those due
+// before the end of the duration, at most the request count.
+func (g *Generator) intended() int64 {
+	n := int64(math.MaxInt64)
+	if g.cfg.Duration > 0 {
+		// Send i is due at i/rate; the last one due before the duration.
+		n = int64(math.Ceil(g.cfg.Duration.Seconds() * g.cfg.Rate))
+		for n > 0 && dueAt(g.cfg.Rate, n-1) >= g.cfg.Duration {
+			n--
+		}
+		for dueAt(g.cfg.Rate, n) < g.cfg.Duration {
+			n++
+		}
+	}
+	if g.cfg.Requests > 0 {
+		n = min(n, g.cfg.Requests)
+	}
+	return n
 }
 
 // abort cuts off the requests in flight: it runs when the run's context is
 // cancelled.
 func (g *Generator) abort() {
+	g.abortedAt.Store(int64(time.Since(g.start)))
 	g.aborting.Store(true)
 	g.stopping.Store(true)
 	past := time.Unix(1, 0)
@@ -215,6 +267,10 @@ func (g *Generator) collect() *Result {
 				res.FirstError[c] = w.firstError[c]
 			}
 		}
+		res.Late += w.late
+		for c, n := range w.closeErrors {
+			res.CloseErrors[c] += n
+		}
 		for code, n := range w.statuses {
 			res.StatusCodes[code] += n
 		}
@@ -224,9 +280,15 @@ func (g *Generator) collect() *Result {
 			last = w.lastEnd
 		}
 	}
+	// The run lasts until its last request ended, and in open loop at
+	// least as long as its schedule; an interrupted run until the
+	// interruption.
 	res.Elapsed = last.Sub(g.start)
-	if res.Elapsed <= 0 {
-		res.Elapsed = time.Since(g.start)
+	if g.cfg.Rate > 0 {
+		res.Elapsed = max(res.Elapsed, g.span())
+	}
+	if res.Interrupted {
+		res.Elapsed = time.Duration(g.abortedAt.Load())
 	}
 	return res
 }

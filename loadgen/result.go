@@ -27,6 +27,10 @@ func (c *Closes) add(o Closes) {
 	c.ServerRST += o.ServerRST
 }
 
+// LateAfter is how far after its intended time an open-loop send may
+// start and still count as on time.
+const LateAfter = time.Millisecond
+
 // NumErrorClasses is the number of ErrorClass values.
 const NumErrorClasses = int(numErrorClasses)
 
@@ -54,10 +58,20 @@ type Result struct {
 	// Lag holds, in open loop, how late each request started after its
 	// intended send time, in microseconds.
 	Lag *hdrhistogram.Histogram
-	// Scheduled counts the sends the open-loop pacer issued; Late those of
-	// them that found every connection busy at their intended time.
+	// In open loop: Scheduled counts the sends the pacer issued; Late
+	// those that started more than LateAfter after their intended time;
+	// Queued those that found every connection busy and waited for one;
+	// Unsent the sends due before the end of the duration that the pacer,
+	// behind its schedule, never issued.
 	Scheduled int64
 	Late      int64
+	Queued    int64
+	Unsent    int64
+	// CloseErrors counts connections whose close went wrong after a
+	// complete response: the server did not close when it was to
+	// (timeout), or sent more than its response (bad_response). Their
+	// requests count as done.
+	CloseErrors [NumErrorClasses]int64
 	// Interrupted is set when the run was cancelled before its end;
 	// Aborted counts the requests cut off then, which are not errors.
 	Interrupted bool
@@ -95,7 +109,7 @@ func NewHistogram() *hdrhistogram.Histogram {
 }
 
 // recorder is a histogram shared by the workers. Workers hand it latencies
-// in batches: a histogram per worker would cost ~190 KB each, 190 MB at a
+// in batches of 128: a histogram per worker would cost ~190 KB each, 190 MB at a
 // thousand connections, and a lock per request would serialise them.
 type recorder struct {
 	mu sync.Mutex
@@ -108,7 +122,7 @@ func newRecorder() *recorder { return &recorder{h: NewHistogram()} }
 type batch struct {
 	to   *recorder
 	n    int
-	vals [256]int64
+	vals [128]int64
 }
 
 func (b *batch) record(d time.Duration) {

@@ -33,10 +33,6 @@ type badResponseError struct{ err error }
 func (e *badResponseError) Error() string { return "bad HTTP response: " + e.err.Error() }
 func (e *badResponseError) Unwrap() error { return e.err }
 
-// errDataAfterResponse is a server that sent more than one response on a
-// connection it was to close.
-var errDataAfterResponse = &badResponseError{errors.New("data after the response on a connection the server was to close")}
-
 // worker drives one connection at a time and keeps its own tallies, which
 // the generator sums when the run is over.
 type worker struct {
@@ -57,7 +53,9 @@ type worker struct {
 	requests     int64
 	connections  int64
 	aborted      int64
+	late         int64
 	errors       [NumErrorClasses]int64
+	closeErrors  [NumErrorClasses]int64
 	firstError   [NumErrorClasses]string
 	statuses     map[int]int64
 	closes       Closes
@@ -83,7 +81,7 @@ func (w *worker) run(ctx context.Context, ticks <-chan time.Duration) {
 	if ticks == nil {
 		for {
 			now := time.Now()
-			if !w.g.claim(now) {
+			if !w.g.claim(ctx, now) {
 				break
 			}
 			w.do(ctx, now, now)
@@ -92,7 +90,11 @@ func (w *worker) run(ctx context.Context, ticks <-chan time.Duration) {
 		for due := range ticks {
 			intended := w.g.start.Add(due)
 			now := time.Now()
-			w.lag.record(now.Sub(intended))
+			lag := now.Sub(intended)
+			w.lag.record(lag)
+			if lag > LateAfter {
+				w.late++
+			}
 			w.do(ctx, intended, now)
 		}
 	}
@@ -190,10 +192,16 @@ func (w *worker) exchange(req []byte, deadline time.Time) (serverCloses bool, er
 	return w.resp.ConnectionClose(), nil
 }
 
+// interrupted reports whether err is the run's interruption: the abort, or
+// the cancelled context a dial saw before the abort ran.
+func (w *worker) interrupted(err error) bool {
+	return w.g.aborting.Load() || errors.Is(err, context.Canceled)
+}
+
 // fail counts a failed request; a request cut off by an interruption is
 // not a failure.
 func (w *worker) fail(err error) {
-	if w.g.aborting.Load() {
+	if w.interrupted(err) {
 		w.aborted++
 		return
 	}
@@ -225,7 +233,8 @@ func (w *worker) closeFailed(err error) {
 }
 
 // awaitClose waits, within the request's deadline, for the server to close
-// the connection, then closes it.
+// the connection, then closes it. The request is done; a server that does
+// not close, or sends more, is a close error, not a failed request.
 func (w *worker) awaitClose() {
 	_, err := w.br.ReadByte()
 	switch {
@@ -236,12 +245,18 @@ func (w *worker) awaitClose() {
 		w.closes.ServerRST++
 		w.release()
 	case err == nil:
-		w.fail(errDataAfterResponse)
+		w.closeError(ErrBadResponse)
 		w.hangUp(false)
 	default: // the server did not close in time
-		w.fail(err)
+		if !w.interrupted(err) {
+			w.closeError(Classify(err))
+		}
 		w.hangUp(false)
 	}
+}
+
+func (w *worker) closeError(class ErrorClass) {
+	w.closeErrors[class]++
 }
 
 // hangUp closes the connection from the client's end, with RST if rst, and
