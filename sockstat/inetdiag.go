@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"syscall"
 )
@@ -33,8 +34,8 @@ const (
 
 	inetDiagReqBytecode = 1
 	bcJmp               = 1
-	bcSrcEq             = 11
-	bcDstEq             = 12
+	bcSrcCond           = 7
+	bcDstCond           = 8
 
 	afInet     = 2
 	afInet6    = 10
@@ -54,40 +55,84 @@ const (
 	familyRequest                    // SOCK_DIAG_BY_FAMILY: one family per walk
 )
 
-// portBytecode is the in-kernel filter "sport == port || dport == port" in
-// the inet_diag bytecode that ss compiles for the same expression. An op is
-// {code, yes, no}: the kernel jumps yes bytes on a match, no bytes otherwise,
-// and accepts a socket when a jump lands exactly on the end. A port
-// comparison carries the port in the no field of a second op.
-func portBytecode(port uint16) [20]byte {
-	var bc [20]byte
-	ops := [5][3]uint16{
-		{bcSrcEq, 8, 12}, // match: fall into the JMP; else: go to the dport test
-		{0, 0, port},
-		{bcJmp, 4, 12},   // a JMP never matches: jump over the dport test to the end (accept)
-		{bcDstEq, 8, 12}, // match: land on the end (accept); else: 4 past it (reject)
-		{0, 0, port},
+// filterBytecode is the in-kernel filter "the local address and port are
+// the target's, or the remote address and port are", in the inet_diag
+// bytecode that ss compiles for "src A:P or dst A:P". An op is {code, yes,
+// no}: the kernel jumps yes bytes on a match, no bytes otherwise, and
+// accepts a socket when a jump lands exactly on the end. A host condition
+// carries struct inet_diag_hostcond after its op; with an unspecified
+// address it matches the port alone. An IPv4 condition also matches the
+// IPv4-mapped addresses of IPv6 sockets (Go's dual-stack listeners).
+func filterBytecode(target netip.AddrPort) []byte {
+	cond := hostCondLen(target.Addr())
+	b := make([]byte, 0, 2*cond+4)
+	// Match: fall into the JMP. Else: go to the remote test.
+	b = appendHostCond(b, bcSrcCond, cond, cond+4, target)
+	// A JMP never matches: jump over the remote test to the end (accept).
+	b = appendOp(b, bcJmp, 4, cond+4)
+	// Match: land on the end (accept). Else: 4 past it (reject).
+	return appendHostCond(b, bcDstCond, cond, cond+4, target)
+}
+
+// hostCondLen is the length of a host condition op for addr: the op, the
+// inet_diag_hostcond header and the address.
+func hostCondLen(addr netip.Addr) int {
+	switch family, _ := hostCondFamily(addr); family {
+	case afInet:
+		return 4 + 8 + 4
+	case afInet6:
+		return 4 + 8 + 16
 	}
-	for i, op := range ops {
-		bc[i*4] = byte(op[0])
-		bc[i*4+1] = byte(op[1])
-		binary.NativeEndian.PutUint16(bc[i*4+2:], op[2])
+	return 4 + 8
+}
+
+func hostCondFamily(addr netip.Addr) (family uint8, bits int) {
+	addr = addr.Unmap()
+	switch {
+	case !addr.IsValid() || addr.IsUnspecified():
+		return 0, 0 // AF_UNSPEC: any address
+	case addr.Is4():
+		return afInet, 32
 	}
-	return bc
+	return afInet6, 128
+}
+
+func appendOp(b []byte, code byte, yes, no int) []byte {
+	b = append(b, code, byte(yes), 0, 0)
+	binary.NativeEndian.PutUint16(b[len(b)-2:], uint16(no))
+	return b
+}
+
+// appendHostCond appends an S_COND or D_COND op with its struct
+// inet_diag_hostcond: family, prefix length, two bytes of padding, the port
+// as a host-order int, then the address in network order.
+func appendHostCond(b []byte, code byte, yes, no int, target netip.AddrPort) []byte {
+	b = appendOp(b, code, yes, no)
+	family, bits := hostCondFamily(target.Addr())
+	b = append(b, family, byte(bits), 0, 0, 0, 0, 0, 0)
+	binary.NativeEndian.PutUint32(b[len(b)-4:], uint32(target.Port()))
+	switch family {
+	case afInet:
+		a := target.Addr().Unmap().As4()
+		b = append(b, a[:]...)
+	case afInet6:
+		a := target.Addr().As16()
+		b = append(b, a[:]...)
+	}
+	return b
 }
 
 // appendDumpRequest appends a netlink request for a dump of the TCP sockets
-// in states whose local or remote port is port. family is used by
-// familyRequest only.
-func appendDumpRequest(b []byte, kind requestKind, family uint8, seq uint32, port uint16, states uint32) []byte {
+// in states that match filter (bytecode). family is used by familyRequest
+// only.
+func appendDumpRequest(b []byte, kind requestKind, family uint8, seq uint32, filter []byte, states uint32) []byte {
 	reqLen := inetDiagReqLen
 	msgType := uint16(tcpdiagGetsock)
 	if kind == familyRequest {
 		reqLen = inetDiagReqV2Len
 		msgType = sockDiagByFamily
 	}
-	bc := portBytecode(port)
-	total := nlmsgHdrLen + reqLen + 4 + len(bc)
+	total := nlmsgHdrLen + reqLen + 4 + len(filter)
 
 	start := len(b)
 	b = append(b, make([]byte, total)...)
@@ -106,9 +151,9 @@ func appendDumpRequest(b []byte, kind requestKind, family uint8, seq uint32, por
 		binary.NativeEndian.PutUint32(req[4:], states)
 	}
 	attr := req[reqLen:]
-	binary.NativeEndian.PutUint16(attr[0:], uint16(4+len(bc)))
+	binary.NativeEndian.PutUint16(attr[0:], uint16(4+len(filter)))
 	binary.NativeEndian.PutUint16(attr[2:], inetDiagReqBytecode)
-	copy(attr[4:], bc[:])
+	copy(attr[4:], filter)
 	return b
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"syscall"
 	"testing"
@@ -508,30 +509,30 @@ func TestParseNewTimeWait(t *testing.T) {
 
 func TestAppendDumpRequest(t *testing.T) {
 	const (
-		port   = 0x1f90 // 8080
 		seq    = 0x01020304
 		states = connStateMask
 	)
+	filter := filterBytecode(netip.MustParseAddrPort("127.0.0.1:8080"))
 	prefix := []byte("previous")
 	for _, tc := range []struct {
 		kind     requestKind
 		family   uint8
-		wantLen  int
 		wantType uint16
 		reqLen   int
 	}{
-		{kind: legacyRequest, family: afInet6, wantLen: 100, wantType: 18, reqLen: 60},
-		{kind: familyRequest, family: afInet, wantLen: 96, wantType: 20, reqLen: 56},
-		{kind: familyRequest, family: afInet6, wantLen: 96, wantType: 20, reqLen: 56},
+		{kind: legacyRequest, family: afInet6, wantType: 18, reqLen: 60},
+		{kind: familyRequest, family: afInet, wantType: 20, reqLen: 56},
+		{kind: familyRequest, family: afInet6, wantType: 20, reqLen: 56},
 	} {
 		name := fmt.Sprintf("appendDumpRequest(kind %d, family %d)", tc.kind, tc.family)
-		b := appendDumpRequest(bytes.Clone(prefix), tc.kind, tc.family, seq, port, states)
+		wantLen := 16 + tc.reqLen + 4 + len(filter)
+		b := appendDumpRequest(bytes.Clone(prefix), tc.kind, tc.family, seq, filter, states)
 		if !bytes.HasPrefix(b, prefix) {
 			t.Errorf("%s changed the bytes it appends to: %q", name, b[:len(prefix)])
 		}
 		m := b[len(prefix):]
-		if len(m) != tc.wantLen {
-			t.Fatalf("%s appended %d bytes; want %d", name, len(m), tc.wantLen)
+		if len(m) != wantLen {
+			t.Fatalf("%s appended %d bytes; want %d", name, len(m), wantLen)
 		}
 		u16 := func(off int) uint16 { return binary.NativeEndian.Uint16(m[off:]) }
 		u32 := func(off int) uint32 { return binary.NativeEndian.Uint32(m[off:]) }
@@ -539,12 +540,12 @@ func TestAppendDumpRequest(t *testing.T) {
 			field     string
 			got, want uint32
 		}{
-			{"nlmsg_len", u32(0), uint32(tc.wantLen)},
+			{"nlmsg_len", u32(0), uint32(wantLen)},
 			{"nlmsg_type", uint32(u16(4)), uint32(tc.wantType)},
 			{"nlmsg_flags", uint32(u16(6)), 0x301},
 			{"nlmsg_seq", u32(8), seq},
 			{"nlmsg_pid", u32(12), 0},
-			{"bytecode nla_len", uint32(u16(16 + tc.reqLen)), 24},
+			{"bytecode nla_len", uint32(u16(16 + tc.reqLen)), uint32(4 + len(filter))},
 			{"bytecode nla_type", uint32(u16(16 + tc.reqLen + 2)), 1},
 		} {
 			if f.got != f.want {
@@ -577,9 +578,8 @@ func TestAppendDumpRequest(t *testing.T) {
 				t.Errorf("%s: want zeros in the request but family, protocol and states, got % x", name, req)
 			}
 		}
-		bc := portBytecode(port)
-		if got := m[16+tc.reqLen+4:]; !bytes.Equal(got, bc[:]) {
-			t.Errorf("%s bytecode = % x; want portBytecode(%d) = % x", name, got, port, bc)
+		if got := m[16+tc.reqLen+4:]; !bytes.Equal(got, filter) {
+			t.Errorf("%s bytecode = % x; want % x", name, got, filter)
 		}
 	}
 }
@@ -606,12 +606,33 @@ func TestConnStateMask(t *testing.T) {
 	}
 }
 
-// bcRun is the kernel's inet_diag_bc_run (net/ipv4/inet_diag.c) for the ops
-// portBytecode uses: each op is {code u8, yes u8, no u16}; on a match the
-// program moves on yes bytes, else no bytes; it accepts a socket when the
-// bytes left are exactly 0. ok is false if the program reads outside itself,
-// which the kernel's audit must have ruled out.
-func bcRun(bc []byte, sport, dport uint16) (accept, ok bool) {
+// entry is what the kernel's filter sees of a socket (struct
+// inet_diag_entry): its family, and its local and remote address and port.
+// Addresses are 16 bytes for IPv6 sockets, 4 for IPv4 ones.
+type entry struct {
+	family       uint8
+	saddr, daddr []byte
+	sport, dport uint16
+}
+
+func v4(a string, sport, dport uint16, b string) entry {
+	s, d := netip.MustParseAddr(a).As4(), netip.MustParseAddr(b).As4()
+	return entry{afInet, s[:], d[:], sport, dport}
+}
+
+func v6(a string, sport, dport uint16, b string) entry {
+	s, d := netip.MustParseAddr(a).As16(), netip.MustParseAddr(b).As16()
+	return entry{afInet6, s[:], d[:], sport, dport}
+}
+
+// bcRun is the kernel's inet_diag_bc_run (net/ipv4/inet_diag.c) for the
+// ops filterBytecode uses: each op is {code u8, yes u8, no u16}; on a match
+// the program moves on yes bytes, else no bytes; it accepts a socket when
+// the bytes left are exactly 0. A host condition (S_COND, D_COND) matches
+// the port unless it is -1, then the family, where an IPv4 condition also
+// matches an IPv6 socket's IPv4-mapped address, then the prefix. ok is
+// false if the program reads outside itself.
+func bcRun(bc []byte, e entry) (accept, ok bool) {
 	off, left := 0, len(bc)
 	for left > 0 {
 		if off < 0 || off+4 > len(bc) {
@@ -623,12 +644,30 @@ func bcRun(bc []byte, sport, dport uint16) (accept, ok bool) {
 		case 0: // NOP: always matches
 			match = true
 		case bcJmp:
-		case bcSrcEq, bcDstEq:
-			if off+8 > len(bc) {
+		case bcSrcCond, bcDstCond:
+			if off+12 > len(bc) {
 				return false, false
 			}
-			want := binary.NativeEndian.Uint16(bc[off+6:]) // the next op's no
-			match = (code == bcSrcEq && sport == want) || (code == bcDstEq && dport == want)
+			c := bc[off+4:]
+			family, bits, port := c[0], int(c[1]), int32(binary.NativeEndian.Uint32(c[4:]))
+			addr, p := e.saddr, e.sport
+			if code == bcDstCond {
+				addr, p = e.daddr, e.dport
+			}
+			match = port == -1 || port == int32(p)
+			if !match {
+				break
+			}
+			want := c[8:min(len(c), 8+(bits+7)/8)]
+			switch {
+			case family == 0:
+			case family != e.family:
+				mapped := e.family == afInet6 && family == afInet && allZero(addr[:10]) &&
+					addr[10] == 0xff && addr[11] == 0xff
+				match = mapped && prefixMatch(addr[12:], want, bits)
+			default:
+				match = prefixMatch(addr, want, bits)
+			}
 		default:
 			return false, false
 		}
@@ -645,12 +684,27 @@ func bcRun(bc []byte, sport, dport uint16) (accept, ok bool) {
 	return left == 0, true
 }
 
-// bcAudit is the kernel's inet_diag_bc_audit and valid_cc for the ops
-// portBytecode uses: yes and no must each be at least the op's length (8
-// for a port comparison, which carries its port in a second op), at most
-// the bytes left + 4, and a multiple of 4; a no target inside the program
-// must lie on the chain of yes jumps from its start; and the yes chain must
-// end exactly at the end.
+func prefixMatch(addr, want []byte, bits int) bool {
+	for i := 0; bits > 0; i++ {
+		mask := byte(0xff)
+		if bits < 8 {
+			mask <<= 8 - bits
+		}
+		if i >= len(addr) || i >= len(want) || addr[i]&mask != want[i]&mask {
+			return false
+		}
+		bits -= 8
+	}
+	return true
+}
+
+// bcAudit is the kernel's inet_diag_bc_audit, valid_cc and valid_hostcond
+// for the ops filterBytecode uses: yes and no must each be at least the
+// op's length, at most 4 past the end, and multiples of 4; every no that
+// lands inside the program must land on an op of the yes chain; a host
+// condition's family must be AF_UNSPEC, AF_INET or AF_INET6, with room for
+// its address and a prefix no longer than it; the yes chain must end
+// exactly at the end.
 func bcAudit(bc []byte) error {
 	validCC := func(cc int) bool { // valid_cc(bytecode, len(bc), cc)
 		off, left := 0, len(bc)
@@ -685,10 +739,27 @@ func bcAudit(bc []byte) error {
 		minLen := 4
 		switch code {
 		case 0, bcJmp:
-		case bcSrcEq, bcDstEq:
-			minLen += 4
+		case bcSrcCond, bcDstCond:
+			minLen += 8
 			if left < minLen {
-				return fmt.Errorf("op at %d: port comparison without its port", off)
+				return fmt.Errorf("op at %d: host condition without its header", off)
+			}
+			addrLen := 0
+			switch bc[off+4] {
+			case 0:
+			case afInet:
+				addrLen = 4
+			case afInet6:
+				addrLen = 16
+			default:
+				return fmt.Errorf("op at %d: host condition of family %d", off, bc[off+4])
+			}
+			minLen += addrLen
+			if left < minLen {
+				return fmt.Errorf("op at %d: host condition without its address", off)
+			}
+			if int(bc[off+5]) > 8*addrLen {
+				return fmt.Errorf("op at %d: prefix of %d bits for a %d-byte address", off, bc[off+5], addrLen)
 			}
 		default:
 			return fmt.Errorf("op at %d: code %d not audited here", off, code)
@@ -714,27 +785,35 @@ func bcAudit(bc []byte) error {
 }
 
 // TestBytecodeHelpers checks bcRun and bcAudit themselves on programs whose
-// fate is known, so TestPortBytecode's verdicts mean something.
+// fate is known, so TestFilterBytecode's verdicts mean something.
 func TestBytecodeHelpers(t *testing.T) {
 	op := func(code, yes uint8, no uint16) []byte {
 		return binary.NativeEndian.AppendUint16([]byte{code, yes}, no)
 	}
+	cond := func(family, bits uint8, port int32, addr ...byte) []byte {
+		return append(binary.NativeEndian.AppendUint32([]byte{family, bits, 0, 0}, uint32(port)), addr...)
+	}
+	lo := []byte{127, 0, 0, 1}
 	for _, tc := range []struct {
 		name     string
 		bc       []byte
 		auditOK  bool
-		sport    uint16
-		dport    uint16
+		e        entry
 		accepted bool
 	}{
-		{"sport == 5", cat(op(bcSrcEq, 8, 12), op(0, 0, 5)), true, 5, 1, true},
-		{"sport == 5, other sport", cat(op(bcSrcEq, 8, 12), op(0, 0, 5)), true, 6, 5, false},
-		{"dport == 5", cat(op(bcDstEq, 8, 12), op(0, 0, 5)), true, 1, 5, true},
-		{"no not a multiple of 4", cat(op(bcSrcEq, 8, 10), op(0, 0, 5)), false, 5, 5, true},
-		{"yes shorter than a port op", cat(op(bcSrcEq, 4, 12), op(0, 0, 5)), false, 5, 5, false},
-		{"yes past the end + 4", cat(op(bcSrcEq, 16, 12), op(0, 0, 5)), false, 0, 0, false},
-		{"port op without its port", op(bcSrcEq, 8, 12), false, 0, 0, false},
-		{"no off the yes chain", cat(op(bcJmp, 8, 4), op(bcJmp, 4, 8), op(0, 4, 0)), false, 0, 0, false},
+		{"src 127.0.0.1:5", cat(op(bcSrcCond, 16, 20), cond(afInet, 32, 5, lo...)), true, v4("127.0.0.1", 5, 1, "127.0.0.2"), true},
+		{"src 127.0.0.1:5, other port", cat(op(bcSrcCond, 16, 20), cond(afInet, 32, 5, lo...)), true, v4("127.0.0.1", 6, 5, "127.0.0.1"), false},
+		{"src 127.0.0.1:5, other address", cat(op(bcSrcCond, 16, 20), cond(afInet, 32, 5, lo...)), true, v4("127.0.0.2", 5, 1, "127.0.0.1"), false},
+		{"src 127.0.0.1:5, IPv4-mapped socket", cat(op(bcSrcCond, 16, 20), cond(afInet, 32, 5, lo...)), true, v6("::ffff:127.0.0.1", 5, 1, "::ffff:127.0.0.1"), true},
+		{"src 127.0.0.1:5, IPv6 socket", cat(op(bcSrcCond, 16, 20), cond(afInet, 32, 5, lo...)), true, v6("::1", 5, 1, "::1"), false},
+		{"dst any:5", cat(op(bcDstCond, 12, 16), cond(0, 0, 5)), true, v4("10.0.0.1", 1, 5, "10.9.9.9"), true},
+		{"dst 127.0.0.0/8 any port", cat(op(bcDstCond, 16, 20), cond(afInet, 8, -1, lo...)), true, v4("10.0.0.1", 1, 7, "127.9.9.9"), true},
+		{"no not a multiple of 4", cat(op(bcSrcCond, 16, 18), cond(afInet, 32, 5, lo...)), false, entry{}, false},
+		{"yes shorter than the condition", cat(op(bcSrcCond, 12, 20), cond(afInet, 32, 5, lo...)), false, entry{}, false},
+		{"condition without its address", cat(op(bcSrcCond, 12, 16), cond(afInet, 32, 5)), false, entry{}, false},
+		{"prefix longer than the address", cat(op(bcSrcCond, 16, 20), cond(afInet, 33, 5, lo...)), false, entry{}, false},
+		{"unknown family", cat(op(bcSrcCond, 16, 20), cond(7, 0, 5, lo...)), false, entry{}, false},
+		{"no off the yes chain", cat(op(bcJmp, 8, 4), op(bcJmp, 4, 8), op(0, 4, 0)), false, entry{}, false},
 	} {
 		err := bcAudit(tc.bc)
 		if (err == nil) != tc.auditOK {
@@ -743,38 +822,50 @@ func TestBytecodeHelpers(t *testing.T) {
 		if !tc.auditOK {
 			continue
 		}
-		if got, ok := bcRun(tc.bc, tc.sport, tc.dport); !ok || got != tc.accepted {
-			t.Errorf("bcRun(%s, sport %d, dport %d) = %v, ok %v; want %v, ok", tc.name, tc.sport, tc.dport, got, ok, tc.accepted)
+		if got, ok := bcRun(tc.bc, tc.e); !ok || got != tc.accepted {
+			t.Errorf("bcRun(%s, %+v) = %v, ok %v; want %v, ok", tc.name, tc.e, got, ok, tc.accepted)
 		}
 	}
 }
 
-func TestPortBytecode(t *testing.T) {
-	for _, port := range []uint16{1, 80, 256, 0x0102, 8080, 32768, 65535} {
-		bc := portBytecode(port)
-		if err := bcAudit(bc[:]); err != nil {
-			t.Errorf("bcAudit(portBytecode(%d)) = %v; want nil (the kernel would answer EINVAL)", port, err)
+func TestFilterBytecode(t *testing.T) {
+	const p = 8080
+	for _, tc := range []struct {
+		target string
+		accept []entry
+		reject []entry
+	}{
+		{"127.0.0.1:8080",
+			[]entry{
+				v4("127.0.0.1", p, 40000, "127.0.0.1"),               // server end
+				v4("127.0.0.1", 40000, p, "127.0.0.1"),               // client end
+				v6("::ffff:127.0.0.1", p, 40000, "::ffff:127.0.0.1"), // server end of a dual-stack listener
+				v4("127.0.0.5", 40000, p, "127.0.0.1"),               // from another source address
+			},
+			[]entry{
+				v4("127.0.0.2", p, 40000, "127.0.0.1"),    // another address's port 8080
+				v4("10.0.0.1", 40000, p, "10.0.0.2"),      // a connection to another host's 8080
+				v4("127.0.0.1", 40000, 8081, "127.0.0.1"), // another port
+				v6("::1", p, 40000, "::1"),                // IPv6 loopback, not the target
+			}},
+		{"[::1]:8080",
+			[]entry{v6("::1", p, 40000, "::1"), v6("::1", 40000, p, "::1")},
+			[]entry{v4("127.0.0.1", p, 40000, "127.0.0.1"), v6("::2", 40000, p, "::2")}},
+		{"0.0.0.0:8080", // unspecified: the port alone
+			[]entry{v4("10.0.0.1", 40000, p, "10.0.0.2"), v6("::1", p, 1, "::1"), v4("127.0.0.1", p, p, "127.0.0.1")},
+			[]entry{v4("10.0.0.1", 40000, 8081, "10.0.0.2")}},
+	} {
+		target := netip.MustParseAddrPort(tc.target)
+		bc := filterBytecode(target)
+		if err := bcAudit(bc); err != nil {
+			t.Errorf("bcAudit(filterBytecode(%s)) = %v; want nil (the kernel would answer EINVAL)", target, err)
+			continue
 		}
-		other := port - 1
-		if other == 0 {
-			other = port + 1
-		}
-		for _, tc := range []struct {
-			sport, dport uint16
-			want         bool
-		}{
-			{port, other, true},
-			{other, port, true},
-			{port, port, true},
-			{other, other, false},
-			{other, 0, false},
-			{0, other, false},
-			{port>>8 | port<<8, port>>8 | port<<8, port>>8 == port&0xff}, // byte-swapped
-		} {
-			got, ok := bcRun(bc[:], tc.sport, tc.dport)
-			if !ok || got != tc.want {
-				t.Errorf("bcRun(portBytecode(%d), sport %d, dport %d) = %v, ok %v; want %v, ok",
-					port, tc.sport, tc.dport, got, ok, tc.want)
+		for want, entries := range map[bool][]entry{true: tc.accept, false: tc.reject} {
+			for _, e := range entries {
+				if got, ok := bcRun(bc, e); !ok || got != want {
+					t.Errorf("bcRun(filterBytecode(%s), %+v) = %v, ok %v; want %v", target, e, got, ok, want)
+				}
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package sockstat
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -13,10 +14,11 @@ import (
 // buffer only costs memory.
 const readBufLen = 32 << 10
 
-// Sampler reads the socket states of one port's two ends. It holds a netlink
-// socket and its buffers; it is not safe for concurrent use.
+// Sampler reads the socket states of one address and port's two ends. It
+// holds a netlink socket and its buffers; it is not safe for concurrent use.
 type Sampler struct {
 	port   uint16
+	filter []byte
 	fd     int
 	kind   requestKind
 	seq    uint32
@@ -27,10 +29,13 @@ type Sampler struct {
 	closed bool
 }
 
-// NewSampler opens a NETLINK_SOCK_DIAG socket for sampling port. It needs no
+// NewSampler opens a NETLINK_SOCK_DIAG socket for sampling the two ends of
+// target: the server end, sockets whose local address and port are the
+// target's, and the client end, sockets whose remote address and port are.
+// An unspecified address (0.0.0.0, ::) matches the port alone. It needs no
 // privileges.
-func NewSampler(port uint16) (*Sampler, error) {
-	if port == 0 {
+func NewSampler(target netip.AddrPort) (*Sampler, error) {
+	if target.Port() == 0 {
 		return nil, errors.New("sockstat: port 0 cannot be sampled")
 	}
 	fd, err := openDiag()
@@ -38,12 +43,13 @@ func NewSampler(port uint16) (*Sampler, error) {
 		return nil, err
 	}
 	return &Sampler{
-		port:  port,
-		fd:    fd,
-		req:   make([]byte, 0, 128),
-		buf:   make([]byte, readBufLen),
-		clock: time.Now(),
-		tw:    newTimeWaitTracker(timeWaitBandMs),
+		port:   target.Port(),
+		filter: filterBytecode(target),
+		fd:     fd,
+		req:    make([]byte, 0, 128),
+		buf:    make([]byte, readBufLen),
+		clock:  time.Now(),
+		tw:     newTimeWaitTracker(timeWaitBandMs),
 	}, nil
 }
 
@@ -136,7 +142,7 @@ func (s *Sampler) sample() (Sample, error) {
 // dump sends one dump request and reads its answer into t.
 func (s *Sampler) dump(t *tally, kind requestKind, family uint8) error {
 	s.seq++
-	s.req = appendDumpRequest(s.req[:0], kind, family, s.seq, s.port, connStateMask)
+	s.req = appendDumpRequest(s.req[:0], kind, family, s.seq, s.filter, connStateMask)
 	if _, err := unix.Write(s.fd, s.req); err != nil {
 		return fmt.Errorf("sockstat: send inet_diag request: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -41,9 +42,11 @@ func haveIPv6Loopback() bool {
 	return true
 }
 
+// newSampler samples port on any address, as ss's "sport = :P or dport =
+// :P" does.
 func newSampler(t testing.TB, port uint16) *Sampler {
 	t.Helper()
-	s, err := NewSampler(port)
+	s, err := NewSampler(netip.AddrPortFrom(netip.IPv4Unspecified(), port))
 	if err != nil {
 		t.Fatalf("NewSampler(%d) error = %v", port, err)
 	}
@@ -417,16 +420,16 @@ func TestSampleNewTimeWait(t *testing.T) {
 }
 
 func TestNewSamplerPortZero(t *testing.T) {
-	s, err := NewSampler(0)
+	s, err := NewSampler(netip.MustParseAddrPort("127.0.0.1:0"))
 	if err == nil {
 		s.Close()
-		t.Fatal("NewSampler(0) error = nil; want an error")
+		t.Fatal("NewSampler(127.0.0.1:0) error = nil; want an error")
 	}
 }
 
 func TestSampleAfterClose(t *testing.T) {
 	_, port := listen(t, "tcp4", "127.0.0.1:0")
-	s, err := NewSampler(port)
+	s, err := NewSampler(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,5 +541,57 @@ func BenchmarkSample(b *testing.B) {
 			}
 			b.ReportMetric(float64(smp.Client.Total()+smp.Server.Total()), "sockets")
 		})
+	}
+}
+
+// The sampler counts the target's address and port only: the same port on
+// another address, and IPv6 connections to a dual-stack listener reached
+// over IPv4, are not the target's.
+func TestSampleFiltersByAddress(t *testing.T) {
+	ln, port := listen(t, "tcp4", "127.0.0.1:0")
+	other, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.2", strconv.Itoa(int(port))))
+	if err != nil {
+		t.Skipf("cannot listen on 127.0.0.2:%d: %v", port, err)
+	}
+	defer other.Close()
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for _, l := range []net.Listener{ln, other} {
+		for i := 0; i < 3; i++ {
+			c, err := net.Dial("tcp4", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := l.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, c, a)
+		}
+	}
+	for _, tc := range []struct {
+		target string
+		want   uint32
+	}{
+		{"127.0.0.1", 3},
+		{"127.0.0.2", 3},
+		{"0.0.0.0", 6},
+		{"127.0.0.3", 0},
+		{"::1", 0},
+	} {
+		s, err := NewSampler(netip.AddrPortFrom(netip.MustParseAddr(tc.target), port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sample(t, s)
+		s.Close()
+		if got.Client[Established] != tc.want || got.Server[Established] != tc.want {
+			t.Errorf("sampling %s:%d: ESTABLISHED client %d, server %d; want %d each",
+				tc.target, port, got.Client[Established], got.Server[Established], tc.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package sockstat
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 )
 
 // Sampler reads socket states; on this system it cannot.
@@ -12,7 +13,7 @@ type Sampler struct{}
 
 // NewSampler returns an error wrapping errors.ErrUnsupported: sampling
 // socket states needs Linux's NETLINK_SOCK_DIAG.
-func NewSampler(port uint16) (*Sampler, error) {
+func NewSampler(target netip.AddrPort) (*Sampler, error) {
 	return nil, fmt.Errorf("sockstat: socket-state sampling needs Linux (NETLINK_SOCK_DIAG): %w", errors.ErrUnsupported)
 }
 

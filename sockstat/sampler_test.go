@@ -2,6 +2,7 @@ package sockstat
 
 import (
 	"errors"
+	"net/netip"
 	"runtime"
 	"testing"
 	"time"
@@ -30,8 +31,8 @@ func TestUnsupported(t *testing.T) {
 	if runtime.GOOS == "linux" {
 		t.Skip("sampling is supported on Linux")
 	}
-	if _, err := NewSampler(8080); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("NewSampler(8080) error = %v; want one wrapping errors.ErrUnsupported", err)
+	if _, err := NewSampler(netip.MustParseAddrPort("127.0.0.1:8080")); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("NewSampler(127.0.0.1:8080) error = %v; want one wrapping errors.ErrUnsupported", err)
 	}
 	var s Sampler
 	if _, err := s.Sample(); !errors.Is(err, errors.ErrUnsupported) {
