@@ -1,8 +1,10 @@
 package scenario
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
@@ -42,10 +44,19 @@ func (c *Catalogue) Names() []string {
 // Parse decodes a catalogue: a top-level "scenarios" list of mappings. It
 // is strict: an unknown key, a value of the wrong kind or a scenario that
 // does not validate is an error naming file:line, and every problem in the
-// file is reported, joined.
+// file is reported, joined. The scenarios are returned as written, without
+// their defaults, so that a flag given later (-n, say) is not overridden
+// by a default applied here; call ApplyDefaults before running one.
 func Parse(file string, data []byte) (*Catalogue, error) {
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(file, err)
+	}
+	var second yaml.Node
+	if err := dec.Decode(&second); err == nil {
+		return nil, fmt.Errorf("%s:%d: a second YAML document: a catalogue is one document", file, max(second.Line, 1))
+	} else if !errors.Is(err, io.EOF) {
 		return nil, yamlError(file, err)
 	}
 	d := decoder{file: file}
@@ -141,8 +152,9 @@ func (d *decoder) scenario(n *yaml.Node) (Scenario, bool) {
 	if _, ok := s.lines["name"]; !ok {
 		d.add(n, "scenario has no name")
 	}
-	s.ApplyDefaults()
-	for _, fe := range s.Validate() {
+	checked := s
+	checked.ApplyDefaults()
+	for _, fe := range checked.Validate() {
 		line := s.lines[fe.Field]
 		if line == 0 {
 			line = n.Line

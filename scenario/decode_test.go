@@ -63,6 +63,9 @@ scenarios:
 	if err != nil {
 		t.Fatal(err)
 	}
+	for i := range cat.Scenarios {
+		cat.Scenarios[i].ApplyDefaults()
+	}
 	full, _ := cat.Lookup("full")
 	want := scenario.Scenario{
 		Name: "full", Description: "every key", Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient,
@@ -111,8 +114,14 @@ func TestParseErrors(t *testing.T) {
 			[]string{`s.yaml:3: duration: "10" is not a duration such as 10s`}},
 		{"bad concurrency", "scenarios:\n  - name: a\n    concurrency: many\n",
 			[]string{`s.yaml:3: concurrency: "many" is not a whole number`}},
-		{"zero concurrency", "scenarios:\n  - name: a\n    concurrency: -1\n",
-			[]string{`s.yaml:3: scenario "a": concurrency: -1: want at least 1`}},
+		{"negative concurrency", "scenarios:\n  - name: a\n    concurrency: -1\n",
+			[]string{`s.yaml:3: scenario "a": concurrency: -1: want 1 to 100000`}},
+		{"huge concurrency", "scenarios:\n  - name: a\n    concurrency: 1000000\n",
+			[]string{`s.yaml:3: scenario "a": concurrency: 1000000: want 1 to 100000`}},
+		{"tiny rate", "scenarios:\n  - name: a\n    rate: 1e-300\n",
+			[]string{`s.yaml:3: scenario "a": rate: 1e-300: want 0 (closed loop) or a rate of at least 0.001`}},
+		{"two documents", "scenarios:\n  - name: a\n---\nscenarios:\n  - name: b\n",
+			[]string{`s.yaml:3: a second YAML document`}},
 		{"bad protocol", "scenarios:\n  - name: a\n    protocol: http2\n",
 			[]string{`s.yaml:3: scenario "a": protocol: unknown protocol "http2"`}},
 		{"bad closer", "scenarios:\n  - name: a\n    closer: nobody\n",
@@ -135,7 +144,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty file", "", []string{`s.yaml: no scenarios`}},
 		{"syntax", "scenarios:\n  - name: a\n\trate: 5\n", []string{`s.yaml:2: found a tab character that violates indentation`}},
 		{"explicit zero", "scenarios:\n  - name: a\n    concurrency: 0\n    sample_interval: 0s\n",
-			[]string{`s.yaml:3: scenario "a": concurrency: 0: want at least 1`, `s.yaml:4: scenario "a": sample_interval: 0s: want at least 10ms`}},
+			[]string{`s.yaml:3: scenario "a": concurrency: 0: want 1 to 100000`, `s.yaml:4: scenario "a": sample_interval: 0s: want at least 10ms`}},
 		{"every problem at once", "scenarios:\n  - name: a\n    rate: -1\n    timeout: 0s\n  - name: b\n    bogus: 1\n",
 			[]string{`s.yaml:3: scenario "a": rate: -1`, `s.yaml:4: scenario "a": timeout: 0s: want more than 0`, `s.yaml:6: unknown key "bogus"`}},
 	} {
@@ -182,5 +191,25 @@ func TestServerPolicy(t *testing.T) {
 		if got := string(s.ServerPolicy()); got != want {
 			t.Errorf("ServerPolicy(%s) = %s; want %s", closer, got, want)
 		}
+	}
+}
+
+// Parse leaves defaults to the caller, so that a request count given later
+// is not cut short by the default duration.
+func TestParseKeepsDefaultsOut(t *testing.T) {
+	cat, err := scenario.Parse("s.yaml", []byte("scenarios:\n  - name: a\n    rate: 20\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := cat.Lookup("a")
+	if s.Duration != 0 || s.Concurrency != 0 {
+		t.Fatalf("parsed: duration %v, concurrency %d; want both unset", s.Duration, s.Concurrency)
+	}
+	if err := s.Set("requests", "300"); err != nil {
+		t.Fatal(err)
+	}
+	s.ApplyDefaults()
+	if s.Duration != 0 || s.Requests != 300 || s.Concurrency != 64 {
+		t.Errorf("after -n 300: duration %v, requests %d, concurrency %d; want no duration, 300, 64", s.Duration, s.Requests, s.Concurrency)
 	}
 }

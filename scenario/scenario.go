@@ -17,6 +17,11 @@ const (
 	DefaultTimeout        = 10 * time.Second
 	DefaultSampleInterval = 100 * time.Millisecond
 	MinSampleInterval     = 10 * time.Millisecond
+	// MaxConcurrency bounds -c: each connection needs a client port and a
+	// file descriptor, and a worker's buffers (about 9 KB).
+	MaxConcurrency = 100_000
+	// MinRate is the lowest open-loop rate: one request per 1,000 s.
+	MinRate = 0.001
 )
 
 // Scenario is one workload and where it runs.
@@ -66,7 +71,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return err
+		return fmt.Errorf("duration: %w", err)
 	}
 	*d = Duration(v)
 	return nil
@@ -133,11 +138,11 @@ func (s *Scenario) Validate() []FieldError {
 			add("target", "%v", err)
 		}
 	}
-	if s.Concurrency < 1 {
-		add("concurrency", "%d: want at least 1", s.Concurrency)
+	if s.Concurrency < 1 || s.Concurrency > MaxConcurrency {
+		add("concurrency", "%d: want 1 to %d", s.Concurrency, MaxConcurrency)
 	}
-	if s.Rate < 0 {
-		add("rate", "%g: want 0 (closed loop) or a rate in requests per second", s.Rate)
+	if s.Rate < 0 || (s.Rate > 0 && s.Rate < MinRate) {
+		add("rate", "%g: want 0 (closed loop) or a rate of at least %g requests per second", s.Rate, MinRate)
 	}
 	if s.Duration < 0 {
 		add("duration", "%v: want 0 or more", s.Duration)
