@@ -76,6 +76,12 @@ func Build(in Input) Run {
 		if n > 0 || class.AlwaysReported() {
 			r.Errors[class.String()] = n
 		}
+		if n := res.CloseErrors[i]; n > 0 {
+			if r.CloseErrors == nil {
+				r.CloseErrors = map[string]int64{}
+			}
+			r.CloseErrors[class.String()] = n
+		}
 		if msg := res.FirstError[i]; msg != "" {
 			if r.ErrorExamples == nil {
 				r.ErrorExamples = map[string]string{}
@@ -94,6 +100,8 @@ func Build(in Input) Run {
 			Rate:      in.Scenario.Rate,
 			Scheduled: res.Scheduled,
 			Late:      res.Late,
+			Queued:    res.Queued,
+			Unsent:    res.Unsent,
 			LagUS:     percentiles(res.Lag),
 		}
 	}
@@ -139,7 +147,7 @@ func Build(in Input) Run {
 // sample.
 func buildEnd(samples []Sample, res *loadgen.Result, unsampled string,
 	side func(*sockstat.Sample) (*sockstat.Counts, int)) End {
-	e := End{Peak: map[string]int{}, Final: map[string]int{}, Series: []Point{}}
+	e := End{Baseline: map[string]int{}, Peak: map[string]int{}, Final: map[string]int{}, Series: []Point{}}
 	if unsampled != "" || len(samples) == 0 {
 		e.Reason = unsampled
 		return e
@@ -156,12 +164,15 @@ func buildEnd(samples []Sample, res *loadgen.Result, unsampled string,
 		e.Series = append(e.Series, Point{T: samples[i].At.Sub(res.Start).Seconds(), Counts: *counts})
 		final = counts
 	}
+	base, _ := side(&samples[0].Sample)
 	for _, s := range sockstat.ConnStates() {
+		e.Baseline[s.String()] = int(base[s])
 		e.Peak[s.String()] = int(peak[s])
 		e.Final[s.String()] = int(final[s])
 	}
 	if res.Requests > 0 {
-		e.TimeWaitPerRequest = round(float64(e.NewTimeWait)/float64(res.Requests), 4)
+		v := round(float64(e.NewTimeWait)/float64(res.Requests), 4)
+		e.TimeWaitPerRequest = &v
 	}
 	return e
 }
@@ -219,11 +230,24 @@ func ports(in Input, tw time.Duration, measured bool) Ports {
 	p.PortsPerQPS = full * p.ConnectionsPerRequest
 
 	lo, hi, err := in.Host.PortRange()
+	if err == nil {
+		p.PortRange = strconv.Itoa(lo) + "-" + strconv.Itoa(hi)
+		p.UsablePorts = in.Host.UsablePorts(lo, hi)
+	}
+	if in.Scenario.Closer == loadgen.CloserNone {
+		// The pool's connections live as long as the run, so the lifetime
+		// and the per-request share above depend on the run's length. At
+		// steady state the pool holds its ports whatever the rate, and opens
+		// no new connections: no ceiling.
+		p.PortsPerQPS = 0
+		if qps := float64(res.Requests) / res.Elapsed.Seconds(); res.Elapsed > 0 && qps > 0 {
+			p.PortsPerQPS = float64(in.Scenario.Concurrency) / qps
+		}
+		return p
+	}
 	if err != nil {
 		return p
 	}
-	p.PortRange = strconv.Itoa(lo) + "-" + strconv.Itoa(hi)
-	p.UsablePorts = in.Host.UsablePorts(lo, hi)
 	p.MaxSustainableQPS.Loopback = ceiling(p.UsablePorts, p.PortHoldS.Loopback*p.ConnectionsPerRequest)
 	p.MaxSustainableQPS.Network = ceiling(p.UsablePorts, p.PortHoldS.Network*p.ConnectionsPerRequest)
 	return p

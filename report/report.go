@@ -42,7 +42,11 @@ type Run struct {
 	// ErrorExamples gives the first message of each class seen.
 	Errors        map[string]int64  `json:"errors"`
 	ErrorExamples map[string]string `json:"error_examples,omitempty"`
-	StatusCodes   map[string]int64  `json:"status_codes"`
+	// CloseErrors counts connections whose close went wrong after a
+	// complete response (the server did not close when it was to, or sent
+	// more); their requests count as done.
+	CloseErrors map[string]int64 `json:"close_errors,omitempty"`
+	StatusCodes map[string]int64 `json:"status_codes"`
 
 	LatencyUS  Percentiles `json:"latency_us"`
 	LatencyHDR string      `json:"latency_hdr"`
@@ -86,10 +90,15 @@ type Percentiles struct {
 // Schedule describes an open-loop run's pacing.
 type Schedule struct {
 	Rate float64 `json:"rate"`
-	// Scheduled counts the sends the pacer issued; Late those that found
-	// every connection busy at their intended time and waited for one.
+	// Scheduled counts the sends the pacer issued; Late those that started
+	// more than 1 ms after their intended time; Queued those that found
+	// every connection busy and waited for one; Unsent the sends due before
+	// the end of the duration that were never made, because the load could
+	// not keep up.
 	Scheduled int64 `json:"scheduled"`
 	Late      int64 `json:"late"`
+	Queued    int64 `json:"queued"`
+	Unsent    int64 `json:"unsent"`
 	// LagUS is how late requests started after their intended time.
 	LagUS Percentiles `json:"lag_us"`
 }
@@ -100,15 +109,18 @@ type Schedule struct {
 type End struct {
 	Sampled bool   `json:"sampled"`
 	Reason  string `json:"unsampled_reason,omitempty"`
-	// Peak holds each state's highest count over the samples, Final the
-	// last sample's counts.
-	Peak  map[string]int `json:"peak"`
-	Final map[string]int `json:"final"`
+	// Baseline holds the counts before the load started (left by earlier
+	// runs or other clients), Peak each state's highest count over the
+	// samples, Final the last sample's counts.
+	Baseline map[string]int `json:"baseline"`
+	Peak     map[string]int `json:"peak"`
+	Final    map[string]int `json:"final"`
 	// NewTimeWait counts the TIME_WAIT sockets that appeared during the
-	// run, each once; TimeWaitPerRequest divides it by the requests.
-	NewTimeWait        int64   `json:"new_time_wait"`
-	TimeWaitPerRequest float64 `json:"time_wait_per_request"`
-	Series             []Point `json:"series"`
+	// run, each once; TimeWaitPerRequest divides it by the requests (null
+	// when no request succeeded).
+	NewTimeWait        int64    `json:"new_time_wait"`
+	TimeWaitPerRequest *float64 `json:"time_wait_per_request"`
+	Series             []Point  `json:"series"`
 }
 
 // Point is one sample of an end: seconds from the load's start, and the
@@ -139,7 +151,7 @@ func (p *Point) UnmarshalJSON(b []byte) error {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	if err := d.Decode(&m); err != nil {
-		return err
+		return fmt.Errorf("report: series point: %w", err)
 	}
 	*p = Point{}
 	for k, v := range m {
@@ -171,7 +183,9 @@ type Ports struct {
 	// PortsPerQPS is the ports held at steady state per request/s, in
 	// seconds, without TIME_WAIT reuse: (connection lifetime + the TIME_WAIT
 	// length, for the share of connections the client closed first) ×
-	// connections per request.
+	// connections per request. For a keep-alive pool kept for the whole run
+	// (closer none) it is the pool's ports per request/s, concurrency / qps,
+	// and the ceilings are null: the pool opens no new connections.
 	PortsPerQPS float64 `json:"ports_per_qps"`
 	// UsablePorts is the ephemeral range less reserved ports.
 	UsablePorts int    `json:"usable_ports"`

@@ -349,3 +349,77 @@ func TestExplain(t *testing.T) {
 		t.Errorf("Explain(defiant) = %q; want it to say the server ignored the closer", got)
 	}
 }
+
+func TestExplainFailures(t *testing.T) {
+	res := result(0, time.Millisecond, loadgen.Closes{ClientFirst: 20})
+	res.Errors[loadgen.ErrTimeout] = 20
+	none := report.Build(report.Input{Scenario: sc("silent", loadgen.HTTP11, loadgen.CloserClient),
+		Result: res, Samples: samples(false, 2), Host: host("2", "1"), Loopback: true})
+	if got := report.Explain(&none); got != "no request succeeded: 20 of 20 requests failed (timeout 20)." {
+		t.Errorf("Explain(all failed) = %q", got)
+	}
+	if none.Client.TimeWaitPerRequest != nil {
+		t.Errorf("time_wait_per_request with no request = %v; want null", *none.Client.TimeWaitPerRequest)
+	}
+
+	some := result(100, time.Millisecond, loadgen.Closes{ClientFirst: 105})
+	some.Errors[loadgen.ErrConnReset] = 5
+	some.CloseErrors[loadgen.ErrTimeout] = 2
+	run := report.Build(report.Input{Scenario: sc("flaky", loadgen.HTTP11, loadgen.CloserClient),
+		Result: some, Samples: samples(false, 10), Host: host("2", "1"), Loopback: true})
+	got := report.Explain(&run)
+	if !strings.HasSuffix(got, ". 5 of 105 requests failed (ECONNRESET 5); the server did not close as it was to (timeout 2).") {
+		t.Errorf("Explain(some failed) = %q; want it to end with the failures", got)
+	}
+	var b bytes.Buffer
+	if err := report.WriteText(&b, &report.Report{Host: host("2", "1"), Runs: []report.Run{run}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "5 (ECONNRESET 5); failed closes: timeout 2") {
+		t.Errorf("the errors row does not show the failed closes:\n%s", b.String())
+	}
+}
+
+func TestBaselineIsShown(t *testing.T) {
+	s := samples(true, 10)
+	for i := range s {
+		s[i].Server[sockstat.TimeWait] += 6 // left by an earlier run
+	}
+	run := report.Build(report.Input{Scenario: sc("again", loadgen.HTTP10, loadgen.CloserServer),
+		Result: result(100, time.Millisecond, loadgen.Closes{ServerFirst: 100}), Samples: s,
+		Host: host("2", "1"), Loopback: true})
+	if run.Server.Baseline["TIME_WAIT"] != 6 || run.Server.Peak["TIME_WAIT"] != 106 {
+		t.Errorf("server baseline %d, peak %d; want 6, 106", run.Server.Baseline["TIME_WAIT"], run.Server.Peak["TIME_WAIT"])
+	}
+	var b bytes.Buffer
+	if err := report.WriteText(&b, &report.Report{Host: host("2", "1"), Runs: []report.Run{run}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "106 / 106 (6 before)") {
+		t.Errorf("the table does not show the TIME_WAIT there before the run:\n%s", b.String())
+	}
+}
+
+func TestKeepAlivePoolPorts(t *testing.T) {
+	for _, d := range []time.Duration{2 * time.Second, 10 * time.Second} {
+		res := result(int64(4000*d.Seconds()), d, loadgen.Closes{ClientFirst: 64})
+		res.Elapsed = d
+		run := report.Build(report.Input{Scenario: sc("pool", loadgen.HTTP11, loadgen.CloserNone),
+			Result: res, Samples: samples(false, 0), Host: host("2", "1"), Loopback: true})
+		// 64 ports held for 4,000 requests/s, whatever the run's length.
+		if p := run.Ports; math.Abs(p.PortsPerQPS-0.016) > 1e-9 || p.MaxSustainableQPS.Network != nil || p.MaxSustainableQPS.Loopback != nil {
+			t.Errorf("%v run: ports_per_qps %v, ceilings %v, %v; want 0.016 and none", d, p.PortsPerQPS,
+				p.MaxSustainableQPS.Network, p.MaxSustainableQPS.Loopback)
+		}
+	}
+}
+
+func TestNoRuns(t *testing.T) {
+	var b bytes.Buffer
+	if err := report.WriteText(&b, &report.Report{Host: host("2", "1")}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "No scenario ran.") || strings.Contains(b.String(), "protocol, closer") {
+		t.Errorf("an empty report prints:\n%s", b.String())
+	}
+}

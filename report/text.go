@@ -35,7 +35,11 @@ func WriteText(w io.Writer, r *Report) error {
 	var b bytes.Buffer
 	b.WriteString(hostLine(r))
 	b.WriteString("\n\n")
-	writeTable(&b, r.Runs)
+	if len(r.Runs) == 0 {
+		b.WriteString("No scenario ran.\n")
+	} else {
+		writeTable(&b, r.Runs)
+	}
 	for i := range r.Runs {
 		run := &r.Runs[i]
 		b.WriteString("\n")
@@ -120,11 +124,16 @@ func writeTable(b *bytes.Buffer, runs []Run) {
 	add("latency p99.9 / max", func(r *Run) string {
 		return ms(r.LatencyUS.P999) + " / " + ms(r.LatencyUS.Max) + " ms"
 	})
-	add("late sends (lag p99)", func(r *Run) string {
-		if r.Schedule == nil {
+	add("late sends / lag p99", func(r *Run) string {
+		sc := r.Schedule
+		if sc == nil {
 			return "closed loop"
 		}
-		return commas(r.Schedule.Late) + " (" + ms(r.Schedule.LagUS.P99) + " ms)"
+		cell := commas(sc.Late) + " / " + ms(sc.LagUS.P99) + " ms"
+		if sc.Unsent > 0 {
+			cell += ", " + commas(sc.Unsent) + " unsent"
+		}
+		return cell
 	})
 	add("first to close", closesCell)
 	for _, end := range []string{"client", "server"} {
@@ -139,14 +148,21 @@ func writeTable(b *bytes.Buffer, runs []Run) {
 			if !e.Sampled {
 				return "not sampled"
 			}
-			return commas(int64(e.Peak["TIME_WAIT"])) + " / " + commas(int64(e.Final["TIME_WAIT"]))
+			cell := commas(int64(e.Peak["TIME_WAIT"])) + " / " + commas(int64(e.Final["TIME_WAIT"]))
+			if n := e.Baseline["TIME_WAIT"]; n > 0 {
+				cell += " (" + commas(int64(n)) + " before)"
+			}
+			return cell
 		})
 		add(end+" new TIME_WAIT/req", func(r *Run) string {
 			e := pick(r)
 			if !e.Sampled {
 				return "-"
 			}
-			return strconv.FormatFloat(e.TimeWaitPerRequest, 'f', 2, 64) + " (" + commas(e.NewTimeWait) + ")"
+			if e.TimeWaitPerRequest == nil {
+				return "- (" + commas(e.NewTimeWait) + ")"
+			}
+			return strconv.FormatFloat(*e.TimeWaitPerRequest, 'f', 2, 64) + " (" + commas(e.NewTimeWait) + ")"
 		})
 		add(end+" other states, peak", func(r *Run) string {
 			e := pick(r)
@@ -168,7 +184,7 @@ func writeTable(b *bytes.Buffer, runs []Run) {
 	for _, k := range []string{"TW", "TWRecycled", "TCPTimeWaitOverflow"} {
 		label := "kernel " + k
 		if k == "TW" {
-			label = "kernel TW (created)"
+			label = "kernel TW (created, host)"
 		}
 		add(label, func(r *Run) string {
 			v, ok := r.KernelCounters[k]
@@ -207,19 +223,28 @@ func loadCell(r *Run) string {
 	return load
 }
 
-func errorsCell(r *Run) string {
-	var total int64
+// counts returns the sum of the counts in m and a list of the non-zero
+// ones, "ECONNRESET 5, timeout 2", by name.
+func counts(m map[string]int64) (total int64, list string) {
 	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
-		if n := r.Errors[k]; n > 0 {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if n := m[k]; n > 0 {
 			total += n
 			parts = append(parts, k+" "+commas(n))
 		}
 	}
-	if total == 0 {
-		return "0"
+	return total, strings.Join(parts, ", ")
+}
+
+func errorsCell(r *Run) string {
+	cell := "0"
+	if total, list := counts(r.Errors); total > 0 {
+		cell = commas(total) + " (" + list + ")"
 	}
-	return commas(total) + " (" + strings.Join(parts, ", ") + ")"
+	if total, list := counts(r.CloseErrors); total > 0 {
+		cell += "; failed closes: " + list
+	}
+	return cell
 }
 
 func closesCell(r *Run) string {
@@ -271,24 +296,54 @@ func ceilingCell(r *Run, regime string) string {
 	return s
 }
 
-// Explain says in one sentence which end held the TIME_WAIT and why.
+// Explain says in one sentence which end held the TIME_WAIT and why, and
+// in another how many requests failed, if any did.
 func Explain(r *Run) string {
 	c, s := &r.Client, &r.Server
-	total := r.Closes.Total()
+	failed := failures(r)
+	if r.Requests == 0 {
+		if failed == "" {
+			return "no request was sent."
+		}
+		return "no request succeeded: " + failed + "."
+	}
 	var held string
 	switch {
 	case !c.Sampled && !s.Sampled:
 		held = "socket states were not sampled (" + firstNonEmpty(c.Reason, s.Reason) + ")"
 	case !s.Sampled:
 		held = fmt.Sprintf("the client had %s TIME_WAIT at peak, %.2f new per request (the server end was not sampled: %s)",
-			commas(int64(c.Peak["TIME_WAIT"])), c.TimeWaitPerRequest, s.Reason)
+			commas(int64(c.Peak["TIME_WAIT"])), perRequest(c), s.Reason)
 	default:
 		held = whoHeld(r)
 	}
-	if total == 0 {
-		return held + "; no connection was closed."
+	msg := held + ", " + why(r) + "."
+	if failed != "" {
+		msg += " " + strings.ToUpper(failed[:1]) + failed[1:] + "."
 	}
-	return held + ", " + why(r) + "."
+	return msg
+}
+
+// failures describes the failed requests and closes, or returns "".
+func failures(r *Run) string {
+	var msg string
+	if n, list := counts(r.Errors); n > 0 {
+		msg = fmt.Sprintf("%s of %s requests failed (%s)", commas(n), commas(n+r.Requests), list)
+	}
+	if n, list := counts(r.CloseErrors); n > 0 {
+		if msg != "" {
+			msg += "; "
+		}
+		msg += "the server did not close as it was to (" + list + ")"
+	}
+	return msg
+}
+
+func perRequest(e *End) float64 {
+	if e.TimeWaitPerRequest == nil {
+		return 0
+	}
+	return *e.TimeWaitPerRequest
 }
 
 func whoHeld(r *Run) string {
@@ -306,13 +361,13 @@ func whoHeld(r *Run) string {
 		return msg
 	case sn >= 20*cn:
 		return fmt.Sprintf("the server held the TIME_WAIT (%s at peak, %.2f new per request; the client %s at peak)",
-			sPeak, s.TimeWaitPerRequest, cPeak)
+			sPeak, perRequest(s), cPeak)
 	case cn >= 20*sn:
 		return fmt.Sprintf("the client held the TIME_WAIT (%s at peak, %.2f new per request; the server %s at peak)",
-			cPeak, c.TimeWaitPerRequest, sPeak)
+			cPeak, perRequest(c), sPeak)
 	}
 	return fmt.Sprintf("both ends held TIME_WAIT (client %s at peak, %.2f new per request; server %s, %.2f)",
-		cPeak, c.TimeWaitPerRequest, sPeak, s.TimeWaitPerRequest)
+		cPeak, perRequest(c), sPeak, perRequest(s))
 }
 
 // why explains the closes: who sent the first FIN, what the workload did
@@ -344,8 +399,12 @@ func why(r *Run) string {
 		case loadgen.CloserClient:
 			msg += ": it closed each one as soon as the response was read, while the server still held it open"
 		case loadgen.CloserNone:
-			msg += fmt.Sprintf(": they were kept alive, %s requests each, and closed by twbench when the load stopped",
-				commasFloat(float64(r.Requests)/float64(total), 0))
+			each := commasFloat(float64(r.Requests)/float64(total), 0)
+			noun := "requests"
+			if each == "1" {
+				noun = "request"
+			}
+			msg += fmt.Sprintf(": they were kept alive, %s %s each, and closed by twbench when the load stopped", each, noun)
 		default:
 			msg += fmt.Sprintf(" although the closer was %q", sc.Closer)
 		}
