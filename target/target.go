@@ -66,6 +66,9 @@ func StartOn(addr string, p Policy) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target: listen on %s: %w", addr, err)
 	}
+	if p == Reset {
+		ln = resetListener{ln}
+	}
 	s := &Server{policy: p, ln: ln, served: make(chan error, 1), conns: make(map[net.Conn]struct{})}
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -86,6 +89,35 @@ func (s *Server) Addr() *net.TCPAddr {
 	return s.ln.Addr().(*net.TCPAddr)
 }
 
+// resetListener hands out connections that close with RST.
+type resetListener struct{ net.Listener }
+
+func (l resetListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c, nil
+	}
+	return resetConn{tc}, nil
+}
+
+// resetConn closes with SO_LINGER {1, 0}, so the kernel sends RST and keeps
+// no TIME_WAIT. An RST also discards what is still in the send queue, so
+// Close first waits, briefly, for the response to leave it.
+type resetConn struct{ *net.TCPConn }
+
+// drainWait bounds how long a Reset close waits for the send queue.
+const drainWait = 200 * time.Millisecond
+
+func (c resetConn) Close() error {
+	waitSent(c.TCPConn, drainWait)
+	_ = c.SetLinger(0)
+	return c.TCPConn.Close()
+}
+
 // URL returns the server's base URL, "http://127.0.0.1:port/".
 func (s *Server) URL() string {
 	return "http://" + s.ln.Addr().String() + "/"
@@ -101,15 +133,8 @@ func (s *Server) Errors() int64 { return s.errors.Load() }
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("text/plain")
 	ctx.SetBodyString(Body)
-	switch s.policy {
-	case Close:
-		ctx.SetConnectionClose()
-	case Reset:
-		if tc, ok := ctx.Conn().(*net.TCPConn); ok {
-			// The response is written before the close, and the peer can
-			// still read what reached it before the RST.
-			_ = tc.SetLinger(0)
-		}
+	if s.policy != KeepAlive {
+		// With Reset, the connection's Close sends the RST (resetConn).
 		ctx.SetConnectionClose()
 	}
 }
