@@ -1,7 +1,3 @@
-// Package twbench holds the default scenario catalogue, embedded in the
-// binary so that `twbench run` needs no file. The command is in
-// cmd/twbench; the work is done by the packages scenario, loadgen, target,
-// sockstat and report.
 package twbench
 
 import _ "embed"

@@ -81,6 +81,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "list":
 		return listCmd(rest, stdout, stderr)
 	case "version", "--version":
+		if len(rest) > 0 {
+			return usagef("version: unexpected argument %q", rest[0])
+		}
 		return versionCmd(stdout)
 	case "help", "-h", "--help":
 		if len(rest) > 0 && rest[0] != "help" {
@@ -102,7 +105,7 @@ func parseFlags(fs *pflag.FlagSet, args []string, stdout io.Writer, synopsis str
 		return errQuietExit(exitOK)
 	}
 	if err != nil {
-		return usagef("%s: %v", fs.Name(), err)
+		return usagef("%s: %w", fs.Name(), err)
 	}
 	return nil
 }

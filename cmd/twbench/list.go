@@ -26,6 +26,7 @@ func listCmd(args []string, stdout, stderr io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "SCENARIO\tPROTOCOL\tCLOSER\tLOAD\tDESCRIPTION\n")
 	for _, s := range cat.Scenarios {
+		s.ApplyDefaults()
 		load := "closed, " + strconv.Itoa(s.Concurrency) + " conns"
 		if s.Rate > 0 {
 			load = strconv.FormatFloat(s.Rate, 'f', -1, 64) + "/s, ≤" + strconv.Itoa(s.Concurrency) + " conns"

@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -25,7 +26,8 @@ func main() {
 	// After the first signal, a second one kills the process as usual.
 	go func() { <-ctx.Done(); stop() }()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	if err != nil {
+	var quiet errQuietExit
+	if err != nil && !errors.As(err, &quiet) {
 		fmt.Fprintln(os.Stderr, "twbench:", err)
 	}
 	os.Exit(exitCode(err))

@@ -53,7 +53,7 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 		in.Host = h
 	}
 
-	sampler, err := sockstat.NewSampler(uint16(addr.Port))
+	sampler, err := sockstat.NewSampler(addr.AddrPort())
 	if err != nil {
 		in.ClientUnsampled = err.Error()
 		in.ServerUnsampled = err.Error()
@@ -98,8 +98,16 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 		return func() { cancel(); wg.Wait() }
 	}
 
-	// The first sample is the baseline: TIME_WAIT sockets already there
-	// are not the run's.
+	// The baseline, taken before the first connection: TIME_WAIT sockets
+	// already there are not the run's. The sampling loop's own first sample
+	// would race with the load's start.
+	if sampler != nil {
+		if s, err := sampler.Sample(); err == nil {
+			record(s)
+		} else {
+			in.Notes = append(in.Notes, "no baseline sample: "+err.Error())
+		}
+	}
 	stopSampling := sample()
 	stopProgress := startProgress(opts, sc, gen)
 	res, err := gen.Run(ctx)

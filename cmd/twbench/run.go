@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -17,18 +19,22 @@ import (
 	"github.com/twbench/twbench/sockstat"
 )
 
-// overrideFlags maps the run flags that override a scenario field to the
-// field's key in a scenario file.
-var overrideFlags = [...]struct{ flag, key string }{
-	{"target", "target"},
-	{"protocol", "protocol"},
-	{"closer", "closer"},
-	{"concurrency", "concurrency"},
-	{"rate", "rate"},
-	{"duration", "duration"},
-	{"requests", "requests"},
-	{"timeout", "timeout"},
-	{"sample-interval", "sample_interval"},
+// override is a run flag that overrides a scenario field, and the field's
+// key in a scenario file.
+type override struct{ flag, key string }
+
+func overrideFlags() []override {
+	return []override{
+		{"target", "target"},
+		{"protocol", "protocol"},
+		{"closer", "closer"},
+		{"concurrency", "concurrency"},
+		{"rate", "rate"},
+		{"duration", "duration"},
+		{"requests", "requests"},
+		{"timeout", "timeout"},
+		{"sample-interval", "sample_interval"},
+	}
 }
 
 const runSynopsis = "twbench run [SCENARIO...] [flags]"
@@ -61,6 +67,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// The report file is created before the run, so that a path that
+	// cannot be written fails now, not after the load.
+	var out *os.File
+	if *output != "" {
+		if out, err = os.Create(*output); err != nil {
+			return usagef("-o: %w", err)
+		}
+		defer out.Close()
+	}
 
 	host, hostErr := sockstat.ReadHost()
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
@@ -84,7 +99,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
-	if err := writeReport(rep, outFormat, *output, stdout); err != nil {
+	if err := writeReport(rep, outFormat, out, stdout); err != nil {
 		return err
 	}
 	switch {
@@ -117,31 +132,48 @@ func selectScenarios(fs *pflag.FlagSet, file string) ([]scenario.Scenario, error
 	case fs.Changed("protocol") || fs.Changed("closer") || fs.Changed("target"):
 		picked = []scenario.Scenario{{Name: "ad-hoc", Description: "built from the command line", Source: "flags"}}
 	default:
-		picked = cat.Scenarios
+		picked = slices.Clone(cat.Scenarios)
 	}
 
+	// Problems with a flag are reported once, naming the scenarios they
+	// concern; problems in the file, at their line.
 	var errs []error
+	flagErrs := map[string][]string{}
+	var flagOrder []string
 	for i := range picked {
 		s := &picked[i]
-		for _, o := range overrideFlags {
+		for _, o := range overrideFlags() {
 			if !fs.Changed(o.flag) {
 				continue
 			}
 			if err := s.Set(o.key, fs.Lookup(o.flag).Value.String()); err != nil {
-				errs = append(errs, fmt.Errorf("--%s: %w", o.flag, err))
+				return nil, usagef("--%s: %w", o.flag, err)
 			}
 		}
 		s.ApplyDefaults()
 		for _, fe := range s.Validate() {
-			where := s.Source
-			if line := s.Line(fe.Field); line > 0 && !flagSet(fs, fe.Field) {
-				where = fmt.Sprintf("%s:%d", cat.File, line)
+			if flag, ok := flagFor(fs, fe.Field); ok {
+				msg := "--" + flag + ": " + fe.Err.Error()
+				if _, seen := flagErrs[msg]; !seen {
+					flagOrder = append(flagOrder, msg)
+				}
+				flagErrs[msg] = append(flagErrs[msg], s.Name)
+				continue
 			}
-			if flagSet(fs, fe.Field) {
-				where = "--" + strings.ReplaceAll(fe.Field, "_", "-")
+			where := s.Source
+			if line := s.Line(fe.Field); line > 0 {
+				where = fmt.Sprintf("%s:%d", cat.File, line)
 			}
 			errs = append(errs, fmt.Errorf("%s: scenario %q: %v", where, s.Name, fe))
 		}
+	}
+	for _, msg := range flagOrder {
+		names := flagErrs[msg]
+		label := "scenario "
+		if len(names) > 1 {
+			label = "scenarios "
+		}
+		errs = append(errs, fmt.Errorf("%s (%s%s)", msg, label, strings.Join(names, ", ")))
 	}
 	if len(errs) > 0 {
 		return nil, usageError{errors.Join(errs...)}
@@ -149,14 +181,14 @@ func selectScenarios(fs *pflag.FlagSet, file string) ([]scenario.Scenario, error
 	return picked, nil
 }
 
-// flagSet reports whether the flag for a scenario field was given.
-func flagSet(fs *pflag.FlagSet, key string) bool {
-	for _, o := range overrideFlags {
-		if o.key == key {
-			return fs.Changed(o.flag)
+// flagFor returns the flag for a scenario field, if it was given.
+func flagFor(fs *pflag.FlagSet, key string) (string, bool) {
+	for _, o := range overrideFlags() {
+		if o.key == key && fs.Changed(o.flag) {
+			return o.flag, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // loadCatalogue reads file, or the embedded catalogue if file is empty.
@@ -165,7 +197,7 @@ func loadCatalogue(file string) (*scenario.Catalogue, error) {
 	if file != "" {
 		var err error
 		if data, err = os.ReadFile(file); err != nil {
-			return nil, usagef("read scenarios: %v", err)
+			return nil, usagef("read scenarios: %w", err)
 		}
 		name = file
 	}
@@ -200,28 +232,24 @@ func resolveFormat(format, output string) (string, error) {
 	return "", usagef("--format %q: want text or json", format)
 }
 
-// writeReport writes the report: to output in format, and as text to
-// stdout; or, without output, to stdout in format.
-func writeReport(rep *report.Report, format, output string, stdout io.Writer) error {
+// writeReport writes the report: to out in format, and as text to stdout;
+// or, without out, to stdout in format.
+func writeReport(rep *report.Report, format string, out *os.File, stdout io.Writer) error {
 	write := report.WriteText
 	if format == "json" {
 		write = report.WriteJSON
 	}
-	if output == "" {
+	if out == nil {
 		return write(stdout, rep)
 	}
-	f, err := os.Create(output)
-	if err != nil {
-		// The report must not be lost: it still goes to stdout.
-		_ = write(stdout, rep)
-		return fmt.Errorf("write report: %w", err)
-	}
-	werr := write(f, rep)
-	if cerr := f.Close(); werr == nil {
+	werr := write(out, rep)
+	if cerr := out.Close(); werr == nil {
 		werr = cerr
 	}
 	if werr != nil {
-		return fmt.Errorf("write report to %s: %w", output, werr)
+		// The report must not be lost: it still goes to stdout.
+		_ = write(stdout, rep)
+		return fmt.Errorf("write report to %s: %w", out.Name(), werr)
 	}
 	return report.WriteText(stdout, rep)
 }
@@ -230,8 +258,8 @@ func writeReport(rep *report.Report, format, output string, stdout io.Writer) er
 func firstError(run *report.Run) string {
 	var top string
 	var n int64
-	for class, c := range run.Errors {
-		if c > n {
+	for _, class := range slices.Sorted(maps.Keys(run.Errors)) {
+		if c := run.Errors[class]; c > n {
 			top, n = class, c
 		}
 	}
