@@ -158,8 +158,8 @@ type pacerStats struct {
 // the run's duration or request count is reached. A send that finds every
 // worker busy waits for one (queued); its latency still runs from its
 // intended time. At the end of the duration, sends that are due but not yet
-// handed out are dropped and counted unsent, so -d bounds the run even when
-// the target cannot keep up.
+// handed out are dropped and counted unsent (after endGrace), so -d bounds
+// the run even when the target cannot keep up.
 func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (ps pacerStats) {
 	defer close(ticks)
 	// The pacer's short sleeps block its thread (preciseSleep), which must
@@ -169,8 +169,10 @@ func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (ps pa
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var ended <-chan time.Time
+	var cutoff time.Time
 	if g.cfg.Duration > 0 {
-		t := time.NewTimer(time.Until(g.end))
+		cutoff = g.end.Add(endGrace)
+		t := time.NewTimer(time.Until(cutoff))
 		defer t.Stop()
 		ended = t.C
 	}
@@ -191,7 +193,7 @@ func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (ps pa
 		if ctx.Err() != nil {
 			return ps
 		}
-		if !g.end.IsZero() && !time.Now().Before(g.end) {
+		if !cutoff.IsZero() && !time.Now().Before(cutoff) {
 			ps.unsent = total - i
 			return ps
 		}
@@ -212,6 +214,12 @@ func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (ps pa
 	}
 	return ps
 }
+
+// endGrace is how long after the end of the duration the pacer still
+// hands out sends that were due before it. A pacer a few milliseconds behind
+// at the end is jitter; one further behind cannot keep up, and its backlog
+// is dropped (unsent) so that -d bounds the run.
+const endGrace = 50 * time.Millisecond
 
 // intended returns how many sends the open-loop schedule holds: those due
 // before the end of the duration, at most the request count.

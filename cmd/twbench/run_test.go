@@ -103,10 +103,11 @@ func TestABFinding(t *testing.T) {
 		t.Errorf("client new TIME_WAIT = %d; want 0: the client never closes first", r.Client.NewTimeWait)
 	}
 	// Every connection left one TIME_WAIT socket on the server, counted
-	// once, though the kernel hands a 4-tuple's TIME_WAIT to the next SYN.
-	if r.Server.NewTimeWait != r.Closes.ServerFirst || r.Server.TimeWaitPerRequest == nil || *r.Server.TimeWaitPerRequest != 1 {
-		t.Errorf("server new TIME_WAIT = %d (%v per request); want %d, one per request",
-			r.Server.NewTimeWait, r.Server.TimeWaitPerRequest, r.Closes.ServerFirst)
+	// once each. Never more; a few fewer when connect() picked a port again
+	// within a sampling interval and the kernel handed that 4-tuple's
+	// TIME_WAIT to the new SYN before the next sample saw it.
+	if n, closes := r.Server.NewTimeWait, r.Closes.ServerFirst; n > closes || float64(n) < 0.995*float64(closes) {
+		t.Errorf("server new TIME_WAIT = %d; want %d, one per connection (at least 99.5%% of them)", n, closes)
 	}
 	if r.Server.Peak["TIME_WAIT"] < 1000 {
 		t.Errorf("server TIME_WAIT peak = %d; want thousands", r.Server.Peak["TIME_WAIT"])
@@ -130,6 +131,8 @@ func TestClientCloses(t *testing.T) {
 	if r.Server.NewTimeWait != 0 {
 		t.Errorf("server new TIME_WAIT = %d; want 0", r.Server.NewTimeWait)
 	}
+	// Exactly one per connection: tcp_tw_reuse takes a client TIME_WAIT port
+	// back only after a second, so every socket lives to be sampled.
 	if r.Client.NewTimeWait != r.Closes.ClientFirst || r.Client.TimeWaitPerRequest == nil || *r.Client.TimeWaitPerRequest != 1 {
 		t.Errorf("client new TIME_WAIT = %d (%v per request); want %d, one per request",
 			r.Client.NewTimeWait, r.Client.TimeWaitPerRequest, r.Closes.ClientFirst)
