@@ -281,13 +281,21 @@ func otherStates(peak map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
+// ceilingShown is the highest port ceiling the table prints as a number.
+const ceilingShown = 10_000_000
+
 func ceilingCell(r *Run, regime string) string {
 	v := r.Ports.MaxSustainableQPS.Network
 	if regime == RegimeLoopback {
 		v = r.Ports.MaxSustainableQPS.Loopback
 	}
 	s := "-"
-	if v != nil {
+	switch {
+	case v == nil:
+	case *v >= ceilingShown:
+		// Ports are not what limits such a rate; JSON has the figure.
+		s = "> " + commasFloat(ceilingShown, 0) + "/s"
+	default:
 		s = commasFloat(*v, 0) + "/s"
 	}
 	if r.Ports.MaxSustainableQPS.InForce == regime {
