@@ -24,17 +24,17 @@ import (
 const tail = time.Second
 
 type measureOptions struct {
-	progress bool      // draw a progress bar on status
-	status   io.Writer // where a line per scenario goes (stderr)
-	notes    []string  // notes for every run
-	host     sockstat.Host
+	progress bool          // draw a progress bar on status
+	status   io.Writer     // where a line per scenario goes (stderr)
+	notes    []string      // notes for every run
+	host     sockstat.Host // the host's settings, read once for the whole run
 }
 
 // measure runs one scenario: the built-in target if the scenario has no
 // target, the socket sampler for both ends, the load, and a short tail of
 // sampling after it.
 func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (report.Run, error) {
-	in := report.Input{Scenario: sc, Target: sc.Target, Notes: append([]string(nil), opts.notes...)}
+	in := report.Input{Scenario: sc, Target: sc.Target, Host: opts.host, Notes: append([]string(nil), opts.notes...)}
 	if sc.Target == "" {
 		srv, err := target.Start(sc.ServerPolicy())
 		if err != nil {
@@ -49,9 +49,6 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 	}
 	addr := gen.Addr()
 	in.Loopback = addr.IP.IsLoopback()
-	if h, err := sockstat.ReadHost(); err == nil {
-		in.Host = h
-	}
 
 	sampler, err := sockstat.NewSampler(addr.AddrPort())
 	if err != nil {

@@ -79,7 +79,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	host, hostErr := sockstat.ReadHost()
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
-	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr}
+	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host}
 	if hostErr != nil {
 		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
 	}
