@@ -124,6 +124,18 @@ func readRequest(c net.Conn) bool {
 
 const okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
+// slowServer keeps connections alive and answers each request after delay.
+func slowServer(t *testing.T, delay time.Duration) string {
+	t.Helper()
+	return rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		for readRequest(c) {
+			time.Sleep(delay)
+			c.Write([]byte(okResponse))
+		}
+	})
+}
+
 func TestMisbehavingServers(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -301,13 +313,7 @@ func nonZero(counts [loadgen.NumErrorClasses]int64) map[string]int64 {
 // An open loop that cannot keep up still ends at -d: the sends it could
 // not make are counted unsent, not made late for as long as it takes.
 func TestOpenLoopDurationIsABound(t *testing.T) {
-	url := rawServer(t, func(c net.Conn) {
-		defer c.Close()
-		for readRequest(c) {
-			time.Sleep(10 * time.Millisecond)
-			c.Write([]byte(okResponse))
-		}
-	})
+	url := slowServer(t, 10*time.Millisecond)
 	g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
 		Concurrency: 1, Rate: 100000, Duration: 300 * time.Millisecond, Timeout: 5 * time.Second})
 	if err != nil {
@@ -333,12 +339,7 @@ func TestOpenLoopDurationIsABound(t *testing.T) {
 // In open loop the run lasts its schedule: 10/s for 1 s is 1 s, though the
 // last send is at 0.9 s, so qps is the rate.
 func TestOpenLoopElapsedIsTheSchedule(t *testing.T) {
-	srv := rawServer(t, func(c net.Conn) {
-		defer c.Close()
-		for readRequest(c) {
-			c.Write([]byte(okResponse))
-		}
-	})
+	srv := slowServer(t, 0)
 	for _, tc := range []struct {
 		rate     float64
 		d        time.Duration

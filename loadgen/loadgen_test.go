@@ -2,7 +2,6 @@ package loadgen_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -84,13 +83,7 @@ func TestClosersAreDeterministic(t *testing.T) {
 // request i starts no earlier than 20i ms and was due at 5i ms, so its
 // latency is at least 15i+20 ms, though the server took 20 ms for each.
 func TestOpenLoopCountsTheQueue(t *testing.T) {
-	url := rawServer(t, func(c net.Conn) {
-		defer c.Close()
-		for readRequest(c) {
-			time.Sleep(20 * time.Millisecond)
-			c.Write([]byte(okResponse))
-		}
-	})
+	url := slowServer(t, 20*time.Millisecond)
 	g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
 		Concurrency: 1, Rate: 200, Requests: 10, Timeout: 5 * time.Second})
 	if err != nil {
