@@ -63,7 +63,10 @@ func (c ErrorClass) AlwaysReported() bool { return c <= ErrHTTPStatus }
 // Classify returns the class of a request's error.
 func Classify(err error) ErrorClass {
 	var ne net.Error
+	var bad *badResponseError
 	switch {
+	case errors.As(err, &bad):
+		return ErrBadResponse
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return ErrAddrNotAvail
 	case errors.Is(err, syscall.ECONNREFUSED):

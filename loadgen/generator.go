@@ -14,7 +14,6 @@ import (
 // Generator runs one workload once.
 type Generator struct {
 	cfg      Config
-	target   Target
 	addr     *net.TCPAddr
 	addrPort string
 	keepReq  []byte
@@ -48,7 +47,6 @@ func New(cfg Config) (*Generator, error) {
 	}
 	g := &Generator{
 		cfg:      cfg,
-		target:   t,
 		addr:     addr,
 		addrPort: addr.String(),
 		perConn:  1,
@@ -119,14 +117,12 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
-// span returns how long the open-loop schedule lasts: the duration, or
-// the time the request count takes at the rate, whichever is shorter.
+// span returns how long the open-loop schedule lasts: one interval per
+// intended send, but not past the duration.
 func (g *Generator) span() time.Duration {
-	d := g.cfg.Duration
-	if g.cfg.Requests > 0 {
-		if n := dueAt(g.cfg.Rate, g.cfg.Requests); d == 0 || n < d {
-			d = n
-		}
+	d := dueAt(g.cfg.Rate, g.intended())
+	if g.cfg.Duration > 0 {
+		d = min(d, g.cfg.Duration)
 	}
 	return d
 }

@@ -205,11 +205,7 @@ func (w *worker) fail(err error) {
 		w.aborted++
 		return
 	}
-	var bad *badResponseError
 	class := Classify(err)
-	if errors.As(err, &bad) {
-		class = ErrBadResponse
-	}
 	w.errors[class]++
 	if w.firstError[class] == "" {
 		w.firstError[class] = err.Error()
@@ -217,17 +213,25 @@ func (w *worker) fail(err error) {
 	w.g.failed.Add(1)
 }
 
-// closeFailed closes a connection whose request failed. An EOF or RST from
-// the server means the server closed first.
-func (w *worker) closeFailed(err error) {
+// serverClosed reports whether a read's err is the server's close, its
+// FIN (EOF) or its RST, and if so records it and releases the connection.
+func (w *worker) serverClosed(err error) bool {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		w.closes.ServerFirst++
-		w.release()
 	case errors.Is(err, syscall.ECONNRESET):
 		w.closes.ServerRST++
-		w.release()
 	default:
+		return false
+	}
+	w.release()
+	return true
+}
+
+// closeFailed closes a connection whose request failed, unless the failure
+// was the server's close.
+func (w *worker) closeFailed(err error) {
+	if !w.serverClosed(err) {
 		w.hangUp(false)
 	}
 }
@@ -238,25 +242,16 @@ func (w *worker) closeFailed(err error) {
 func (w *worker) awaitClose() {
 	_, err := w.br.ReadByte()
 	switch {
-	case errors.Is(err, io.EOF):
-		w.closes.ServerFirst++
-		w.release()
-	case errors.Is(err, syscall.ECONNRESET):
-		w.closes.ServerRST++
-		w.release()
+	case w.serverClosed(err):
 	case err == nil:
-		w.closeError(ErrBadResponse)
+		w.closeErrors[ErrBadResponse]++
 		w.hangUp(false)
 	default: // the server did not close in time
 		if !w.interrupted(err) {
-			w.closeError(Classify(err))
+			w.closeErrors[Classify(err)]++
 		}
 		w.hangUp(false)
 	}
-}
-
-func (w *worker) closeError(class ErrorClass) {
-	w.closeErrors[class]++
 }
 
 // hangUp closes the connection from the client's end, with RST if rst, and
