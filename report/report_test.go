@@ -371,12 +371,9 @@ func TestExplainFailures(t *testing.T) {
 	if !strings.HasSuffix(got, ". 5 of 105 requests failed (ECONNRESET 5); the server did not close as it was to (timeout 2).") {
 		t.Errorf("Explain(some failed) = %q; want it to end with the failures", got)
 	}
-	var b bytes.Buffer
-	if err := report.WriteText(&b, &report.Report{Host: host("2", "1"), Runs: []report.Run{run}}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(b.String(), "5 (ECONNRESET 5); failed closes: timeout 2") {
-		t.Errorf("the errors row does not show the failed closes:\n%s", b.String())
+	b := text(t, run)
+	if !strings.Contains(b, "5 (ECONNRESET 5); failed closes: timeout 2") {
+		t.Errorf("the errors row does not show the failed closes:\n%s", b)
 	}
 }
 
@@ -391,12 +388,9 @@ func TestBaselineIsShown(t *testing.T) {
 	if run.Server.Baseline["TIME_WAIT"] != 6 || run.Server.Peak["TIME_WAIT"] != 106 {
 		t.Errorf("server baseline %d, peak %d; want 6, 106", run.Server.Baseline["TIME_WAIT"], run.Server.Peak["TIME_WAIT"])
 	}
-	var b bytes.Buffer
-	if err := report.WriteText(&b, &report.Report{Host: host("2", "1"), Runs: []report.Run{run}}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(b.String(), "106 / 106 (6 before)") {
-		t.Errorf("the table does not show the TIME_WAIT there before the run:\n%s", b.String())
+	b := text(t, run)
+	if !strings.Contains(b, "106 / 106 (6 before)") {
+		t.Errorf("the table does not show the TIME_WAIT there before the run:\n%s", b)
 	}
 }
 
@@ -415,11 +409,18 @@ func TestKeepAlivePoolPorts(t *testing.T) {
 }
 
 func TestNoRuns(t *testing.T) {
+	b := text(t)
+	if !strings.Contains(b, "No scenario ran.") || strings.Contains(b, "protocol, closer") {
+		t.Errorf("an empty report prints:\n%s", b)
+	}
+}
+
+// text writes runs as the text report.
+func text(t *testing.T, runs ...report.Run) string {
+	t.Helper()
 	var b bytes.Buffer
-	if err := report.WriteText(&b, &report.Report{Host: host("2", "1")}); err != nil {
+	if err := report.WriteText(&b, &report.Report{Host: host("2", "1"), Runs: runs}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "No scenario ran.") || strings.Contains(b.String(), "protocol, closer") {
-		t.Errorf("an empty report prints:\n%s", b.String())
-	}
+	return b.String()
 }

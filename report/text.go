@@ -212,15 +212,14 @@ func writeTable(b *bytes.Buffer, runs []Run) {
 	}
 }
 
+// loadCell is the table's short form of scenario.Scenario.Load: the
+// duration and request count have rows of their own.
 func loadCell(r *Run) string {
 	s := r.Scenario
-	var load string
 	if s.Rate > 0 {
-		load = commasFloat(s.Rate, -1) + "/s open, ≤" + strconv.Itoa(s.Concurrency) + " conns"
-	} else {
-		load = "closed, " + strconv.Itoa(s.Concurrency) + " conns"
+		return commasFloat(s.Rate, -1) + "/s open, ≤" + strconv.Itoa(s.Concurrency) + " conns"
 	}
-	return load
+	return "closed, " + strconv.Itoa(s.Concurrency) + " conns"
 }
 
 // counts returns the sum of the counts in m and a list of the non-zero

@@ -213,3 +213,19 @@ func TestParseKeepsDefaultsOut(t *testing.T) {
 		t.Errorf("after -n 300: duration %v, requests %d, concurrency %d; want no duration, 300, 64", s.Duration, s.Requests, s.Concurrency)
 	}
 }
+
+func TestLoad(t *testing.T) {
+	for _, tc := range []struct {
+		s    scenario.Scenario
+		want string
+	}{
+		{scenario.Scenario{Rate: 4000, Concurrency: 64, Duration: scenario.Duration(10 * time.Second)},
+			"4000/s open loop, at most 64 in flight, 10s"},
+		{scenario.Scenario{Concurrency: 8, Duration: scenario.Duration(time.Second), Requests: 500},
+			"closed loop, 8 connections, 1s or 500 requests"},
+	} {
+		if got := tc.s.Load(); got != tc.want {
+			t.Errorf("Load() = %q; want %q", got, tc.want)
+		}
+	}
+}

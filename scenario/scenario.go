@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twbench/twbench/loadgen"
@@ -169,6 +171,24 @@ func validProtocol(p loadgen.Protocol) bool {
 		}
 	}
 	return false
+}
+
+// Load describes the scenario's load in a line: "4000/s open loop, at
+// most 64 in flight, 10s" or "closed loop, 64 connections, 10s or 500
+// requests".
+func (s *Scenario) Load() string {
+	load := "closed loop, " + strconv.Itoa(s.Concurrency) + " connections"
+	if s.Rate > 0 {
+		load = strconv.FormatFloat(s.Rate, 'f', -1, 64) + "/s open loop, at most " + strconv.Itoa(s.Concurrency) + " in flight"
+	}
+	var limits []string
+	if s.Duration > 0 {
+		limits = append(limits, s.Duration.String())
+	}
+	if s.Requests > 0 {
+		limits = append(limits, strconv.FormatInt(s.Requests, 10)+" requests")
+	}
+	return load + ", " + strings.Join(limits, " or ")
 }
 
 // Line returns the line in its file where field was set, or 0.

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/pflag"
@@ -27,19 +25,7 @@ func listCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(tw, "SCENARIO\tPROTOCOL\tCLOSER\tLOAD\tDESCRIPTION\n")
 	for _, s := range cat.Scenarios {
 		s.ApplyDefaults()
-		load := "closed, " + strconv.Itoa(s.Concurrency) + " conns"
-		if s.Rate > 0 {
-			load = strconv.FormatFloat(s.Rate, 'f', -1, 64) + "/s, ≤" + strconv.Itoa(s.Concurrency) + " conns"
-		}
-		var limit []string
-		if s.Duration > 0 {
-			limit = append(limit, s.Duration.String())
-		}
-		if s.Requests > 0 {
-			limit = append(limit, strconv.FormatInt(s.Requests, 10)+" requests")
-		}
-		load += ", " + strings.Join(limit, " or ")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Protocol, s.Closer, load, s.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Protocol, s.Closer, s.Load(), s.Description)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("list: %w", err)

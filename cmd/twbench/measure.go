@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -66,7 +65,7 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 	before, countersErr := sockstat.ReadCounters()
 
 	fmt.Fprintf(opts.status, "twbench: %s: %s, closer %s, %s against %s\n",
-		sc.Name, sc.Protocol, sc.Closer, describeLoad(sc), in.Target)
+		sc.Name, sc.Protocol, sc.Closer, sc.Load(), in.Target)
 
 	var (
 		mu      sync.Mutex
@@ -147,20 +146,6 @@ func counterNote(c sockstat.Counters) []string {
 		return []string{fmt.Sprintf("the kernel dropped %d TIME_WAIT sockets at tcp_max_tw_buckets (TCPTimeWaitOverflow): TIME_WAIT counts are lower than the closes", n)}
 	}
 	return nil
-}
-
-func describeLoad(sc scenario.Scenario) string {
-	s := "closed loop, " + strconv.Itoa(sc.Concurrency) + " connections"
-	if sc.Rate > 0 {
-		s = strconv.FormatFloat(sc.Rate, 'f', -1, 64) + "/s open loop, at most " + strconv.Itoa(sc.Concurrency) + " in flight"
-	}
-	if sc.Duration > 0 {
-		s += ", " + sc.Duration.String()
-	}
-	if sc.Requests > 0 {
-		s += ", " + strconv.FormatInt(sc.Requests, 10) + " requests"
-	}
-	return s
 }
 
 // isLocal reports whether ip is one of this host's addresses, so that the
