@@ -2,10 +2,12 @@ package target
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -36,12 +38,22 @@ func (p Policy) Valid() bool {
 // Body is what the built-in target answers to every request.
 const Body = "ok\n"
 
+// Option sets up a server beyond its policy.
+type Option func(*Server)
+
+// RequestsPerConn makes the Close and Reset policies close a connection
+// after its nth response instead of its first.
+func RequestsPerConn(n int) Option {
+	return func(s *Server) { s.perConn = max(n, 1) }
+}
+
 // Server is a running built-in target.
 type Server struct {
-	policy Policy
-	ln     net.Listener
-	srv    *fasthttp.Server
-	served chan error
+	policy  Policy
+	perConn int
+	ln      net.Listener
+	srv     *fasthttp.Server
+	served  chan error
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -49,16 +61,17 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 	errors    atomic.Int64
+	peer      peerErrors
 }
 
 // Start starts a server with policy p on 127.0.0.1 on a port of the
 // kernel's choosing.
-func Start(p Policy) (*Server, error) {
-	return StartOn("127.0.0.1:0", p)
+func Start(p Policy, opts ...Option) (*Server, error) {
+	return StartOn("127.0.0.1:0", p, opts...)
 }
 
 // StartOn starts a server with policy p listening on addr.
-func StartOn(addr string, p Policy) (*Server, error) {
+func StartOn(addr string, p Policy, opts ...Option) (*Server, error) {
 	if !p.Valid() {
 		return nil, fmt.Errorf("target: unknown close policy %q", p)
 	}
@@ -66,10 +79,11 @@ func StartOn(addr string, p Policy) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target: listen on %s: %w", addr, err)
 	}
-	if p == Reset {
-		ln = resetListener{ln}
+	s := &Server{policy: p, perConn: 1, served: make(chan error, 1), conns: make(map[net.Conn]struct{})}
+	s.ln = peerListener{Listener: ln, peer: &s.peer, reset: p == Reset}
+	for _, o := range opts {
+		o(s)
 	}
-	s := &Server{policy: p, ln: ln, served: make(chan error, 1), conns: make(map[net.Conn]struct{})}
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		Name:                  "twbench",
@@ -78,9 +92,9 @@ func StartOn(addr string, p Policy) (*Server, error) {
 		NoDefaultContentType:  true,
 		CloseOnShutdown:       true,
 		ConnState:             s.track,
-		Logger:                countingLogger{&s.errors},
+		Logger:                countingLogger{&s.errors, &s.peer},
 	}
-	go func() { s.served <- s.srv.Serve(ln) }()
+	go func() { s.served <- s.srv.Serve(s.ln) }()
 	return s, nil
 }
 
@@ -89,10 +103,15 @@ func (s *Server) Addr() *net.TCPAddr {
 	return s.ln.Addr().(*net.TCPAddr)
 }
 
-// resetListener hands out connections that close with RST.
-type resetListener struct{ net.Listener }
+// peerListener hands out connections that count the peer's resets, which
+// fasthttp does not report, and under Reset close with RST.
+type peerListener struct {
+	net.Listener
+	peer  *peerErrors
+	reset bool
+}
 
-func (l resetListener) Accept() (net.Conn, error) {
+func (l peerListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
@@ -101,7 +120,30 @@ func (l resetListener) Accept() (net.Conn, error) {
 	if !ok {
 		return c, nil
 	}
-	return resetConn{tc}, nil
+	if l.reset {
+		return peerConn{resetConn{tc}, l.peer}, nil
+	}
+	return peerConn{tc, l.peer}, nil
+}
+
+// tcpConn is a *net.TCPConn, or one that closes with RST.
+type tcpConn interface {
+	net.Conn
+	CloseWrite() error
+}
+
+// peerConn counts the resets its reads see.
+type peerConn struct {
+	tcpConn
+	peer *peerErrors
+}
+
+func (c peerConn) Read(b []byte) (int, error) {
+	n, err := c.tcpConn.Read(b)
+	if err != nil && errors.Is(err, syscall.ECONNRESET) {
+		c.peer.count(err)
+	}
+	return n, err
 }
 
 // resetConn closes with SO_LINGER {1, 0}, so the kernel sends RST and keeps
@@ -130,10 +172,13 @@ func (s *Server) Policy() Policy { return s.policy }
 // RST, a malformed request): fasthttp's log lines, counted, not printed.
 func (s *Server) Errors() int64 { return s.errors.Load() }
 
+// PeerErrors returns the connection errors the server has seen, by class.
+func (s *Server) PeerErrors() PeerErrors { return s.peer.load() }
+
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("text/plain")
 	ctx.SetBodyString(Body)
-	if s.policy != KeepAlive {
+	if s.policy != KeepAlive && ctx.ConnRequestNum() >= uint64(s.perConn) {
 		// With Reset, the connection's Close sends the RST (resetConn).
 		ctx.SetConnectionClose()
 	}
@@ -186,6 +231,20 @@ func (s *Server) Close() error {
 
 // countingLogger counts fasthttp's error log lines instead of printing
 // them: a run that resets connections on purpose would flood stderr.
-type countingLogger struct{ n *atomic.Int64 }
+type countingLogger struct {
+	n    *atomic.Int64
+	peer *peerErrors
+}
 
-func (l countingLogger) Printf(string, ...any) { l.n.Add(1) }
+func (l countingLogger) Printf(format string, args ...any) {
+	l.n.Add(1)
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			if !errors.Is(err, syscall.ECONNRESET) { // peerConn counted it
+				l.peer.count(err)
+			}
+			return
+		}
+	}
+	l.peer.count(fmt.Errorf(format, args...))
+}
