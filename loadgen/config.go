@@ -1,9 +1,11 @@
 package loadgen
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,6 +22,12 @@ const (
 	// HTTP11 keeps connections alive unless the closer ends them after each
 	// request.
 	HTTP11 Protocol = "http1.1"
+	// TCP writes a request of RequestSize bytes and reads a response of
+	// ResponseSize bytes: no framing, both ends know the lengths.
+	TCP Protocol = "tcp"
+	// Connect opens a connection and closes it: the handshake is the
+	// request.
+	Connect Protocol = "connect"
 )
 
 // Closer is the end that sends the first FIN (or RST) of each connection.
@@ -46,7 +54,7 @@ const (
 )
 
 // Protocols lists the protocols this version drives.
-func Protocols() []Protocol { return []Protocol{HTTP10, HTTP11} }
+func Protocols() []Protocol { return []Protocol{HTTP10, HTTP11, TCP, Connect} }
 
 // Closers lists every closer.
 func Closers() []Closer {
@@ -56,31 +64,79 @@ func Closers() []Closer {
 // Supports reports whether protocol p can be driven with closer c, and if
 // not, why.
 func Supports(p Protocol, c Closer) error {
-	switch p {
-	case HTTP11:
-		for _, k := range Closers() {
-			if c == k {
-				return nil
-			}
-		}
-		return fmt.Errorf("unknown closer %q (want one of client, server, client-rst, server-rst, none)", c)
-	case HTTP10:
-		switch c {
-		case CloserServer, CloserServerRST:
-			return nil
-		case CloserClient, CloserClientRST, CloserNone:
-			return fmt.Errorf("closer %q needs keep-alive, which http1.0 does not have: use http1.1, or closer server", c)
-		}
+	if !validProtocol(p) {
+		return fmt.Errorf("unknown protocol %q (want http1.0, http1.1, tcp or connect)", p)
+	}
+	known := false
+	for _, k := range Closers() {
+		known = known || c == k
+	}
+	if !known {
 		return fmt.Errorf("unknown closer %q (want one of client, server, client-rst, server-rst, none)", c)
 	}
-	return fmt.Errorf("unknown protocol %q (want http1.0 or http1.1)", p)
+	switch p {
+	case HTTP11, TCP:
+		return nil
+	case HTTP10:
+		if c == CloserServer || c == CloserServerRST {
+			return nil
+		}
+		return fmt.Errorf("closer %q needs keep-alive, which http1.0 does not have: use http1.1, or closer server", c)
+	case Connect:
+		if c == CloserNone {
+			return errors.New("closer \"none\" keeps connections open for requests, and connect sends none: use client, server, client-rst or server-rst")
+		}
+	}
+	return nil
 }
+
+// Scheme returns the target URL scheme protocol p takes.
+func (p Protocol) Scheme() string {
+	if p == TCP || p == Connect {
+		return "tcp"
+	}
+	return "http"
+}
+
+// PortRange is a client ephemeral port range, both ends included; the zero
+// value is the host's range.
+type PortRange struct{ Lo, Hi uint16 }
+
+// IsZero reports whether r leaves the range to the host.
+func (r PortRange) IsZero() bool { return r == PortRange{} }
+
+// Len returns the number of ports in r.
+func (r PortRange) Len() int { return int(r.Hi) - int(r.Lo) + 1 }
+
+func (r PortRange) String() string { return fmt.Sprintf("%d-%d", r.Lo, r.Hi) }
+
+// ParsePortRange parses "LO-HI".
+func ParsePortRange(text string) (PortRange, error) {
+	lo, hi, ok := strings.Cut(text, "-")
+	if !ok {
+		return PortRange{}, fmt.Errorf("%q: want LO-HI, such as 40000-40099", text)
+	}
+	l, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	h, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	if err1 != nil || err2 != nil || l == 0 || l > h {
+		return PortRange{}, fmt.Errorf("%q: want LO-HI with 1 <= LO <= HI <= 65535", text)
+	}
+	return PortRange{uint16(l), uint16(h)}, nil
+}
+
+// Limits on the raw TCP sizes.
+const (
+	MaxMessageSize = 16 << 20
+	// MaxRequestsPerConn bounds RequestsPerConn; more is keep-alive.
+	MaxRequestsPerConn = 1 << 30
+)
 
 // Config is one workload.
 type Config struct {
 	Protocol Protocol
 	Closer   Closer
-	// Target is an http:// URL. A host name is resolved once, at New.
+	// Target is an http:// URL, or for TCP and Connect a tcp://host:port
+	// address. A host name is resolved once, at New.
 	Target string
 	// Concurrency is the number of connections in flight: in closed loop,
 	// each sends its next request when the last is answered; in open loop,
@@ -96,6 +152,23 @@ type Config struct {
 	// Timeout bounds each request, from connect to the end of the
 	// response, and the wait for the server's close.
 	Timeout time.Duration
+
+	// RequestSize and ResponseSize are the raw TCP message lengths.
+	RequestSize  int
+	ResponseSize int
+	// RequestsPerConn is how many requests a connection carries before the
+	// closer ends it; 0 is 1, or for CloserNone the whole run.
+	RequestsPerConn int
+	// HalfClose makes the client shut down its sending side after the
+	// connection's last request (its FIN goes first) and read the
+	// response and the server's EOF before it closes.
+	HalfClose bool
+	// PortRange narrows the client's ephemeral ports per socket
+	// (IP_LOCAL_PORT_RANGE, Linux 6.3+).
+	PortRange PortRange
+	// Sources are local addresses to spread connections over, in turn;
+	// none leaves the choice to the kernel.
+	Sources []netip.Addr
 }
 
 // Validate reports every problem with c at once.
@@ -104,8 +177,11 @@ func (c Config) Validate() error {
 	if err := Supports(c.Protocol, c.Closer); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := ParseTarget(c.Target); err != nil {
+	t, err := ParseTarget(c.Target)
+	if err != nil {
 		errs = append(errs, err)
+	} else if validProtocol(c.Protocol) && t.Scheme != c.Protocol.Scheme() {
+		errs = append(errs, fmt.Errorf("target %q: protocol %s wants a %s:// target", c.Target, c.Protocol, c.Protocol.Scheme()))
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("concurrency %d: want at least 1", c.Concurrency))
@@ -125,39 +201,107 @@ func (c Config) Validate() error {
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout %v: want more than 0", c.Timeout))
 	}
+	errs = append(errs, c.validateShape()...)
+	if !c.PortRange.IsZero() && (c.PortRange.Lo == 0 || c.PortRange.Lo > c.PortRange.Hi) {
+		errs = append(errs, fmt.Errorf("client port range %s: want LO-HI with 1 <= LO <= HI", c.PortRange))
+	}
+	for _, a := range c.Sources {
+		if !a.IsValid() {
+			errs = append(errs, errors.New("source: an empty address"))
+		}
+	}
 	return errors.Join(errs...)
 }
 
-// Target is a parsed http:// target.
-type Target struct {
-	Host string // host:port as given, for the Host header
-	Name string // the host without the port
-	Port int
-	Path string // with the query, never empty
+// validateShape checks the options that shape a connection against the
+// protocol and closer.
+func (c Config) validateShape() []error {
+	var errs []error
+	if c.Protocol == TCP {
+		if c.RequestSize < 1 || c.RequestSize > MaxMessageSize {
+			errs = append(errs, fmt.Errorf("request size %d: want 1 to %d bytes", c.RequestSize, MaxMessageSize))
+		}
+		if c.ResponseSize < 0 || c.ResponseSize > MaxMessageSize {
+			errs = append(errs, fmt.Errorf("response size %d: want 0 to %d bytes", c.ResponseSize, MaxMessageSize))
+		}
+	} else if c.RequestSize != 0 || c.ResponseSize != 0 {
+		errs = append(errs, fmt.Errorf("request and response sizes apply to protocol tcp, not %s", c.Protocol))
+	}
+	errs = append(errs, c.ValidateRequestsPerConn()...)
+	if c.HalfClose && c.Closer != CloserClient {
+		errs = append(errs, fmt.Errorf("half-close: the client's shutdown sends the first FIN, so it goes with closer client, not %s", c.Closer))
+	}
+	return errs
 }
 
-// ParseTarget parses an http://host:port/path target URL. The port defaults
-// to 80.
+// ValidateRequestsPerConn checks RequestsPerConn against the protocol and
+// closer.
+func (c Config) ValidateRequestsPerConn() []error {
+	var errs []error
+	switch n := c.RequestsPerConn; {
+	case n < 0 || n > MaxRequestsPerConn:
+		errs = append(errs, fmt.Errorf("requests per connection %d: want 1 to %d", n, MaxRequestsPerConn))
+	case n > 1 && c.Closer == CloserNone:
+		errs = append(errs, fmt.Errorf("requests per connection %d: closer none keeps connections for the whole run; choose the end that closes them after %d requests (client, server, client-rst, server-rst)", n, n))
+	case n > 1 && c.Protocol == HTTP10:
+		errs = append(errs, fmt.Errorf("requests per connection %d: http1.0 has no keep-alive; use http1.1", n))
+	case n > 1 && c.Protocol == Connect:
+		errs = append(errs, fmt.Errorf("requests per connection %d: connect sends no requests", n))
+	}
+	return errs
+}
+
+func validProtocol(p Protocol) bool {
+	for _, k := range Protocols() {
+		if p == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Target is a parsed http:// or tcp:// target.
+type Target struct {
+	Scheme string // "http" or "tcp"
+	Host   string // host:port as given, for the Host header
+	Name   string // the host without the port
+	Port   int
+	Path   string // with the query, never empty; "/" for tcp
+}
+
+// ParseTarget parses an http://host:port/path target URL, the port
+// defaulting to 80, or a tcp://host:port address.
 func ParseTarget(raw string) (Target, error) {
+	const want = "want an http://host:port/path URL or a tcp://host:port address"
 	if !strings.Contains(raw, "://") {
-		return Target{}, fmt.Errorf("target %q: want an http://host:port/path URL", raw)
+		return Target{}, fmt.Errorf("target %q: %s", raw, want)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return Target{}, fmt.Errorf("target %q: %w", raw, err)
 	}
 	switch u.Scheme {
-	case "http":
+	case "http", "tcp":
 	case "https":
 		return Target{}, fmt.Errorf("target %q: https is not supported: twbench measures TCP close behaviour over plain HTTP", raw)
 	default:
-		return Target{}, fmt.Errorf("target %q: want an http://host:port/path URL", raw)
+		return Target{}, fmt.Errorf("target %q: %s", raw, want)
 	}
 	if u.Hostname() == "" {
 		return Target{}, fmt.Errorf("target %q: no host", raw)
 	}
-	t := Target{Host: u.Host, Name: u.Hostname(), Port: 80, Path: u.RequestURI()}
-	if p := u.Port(); p != "" {
+	t := Target{Scheme: u.Scheme, Host: u.Host, Name: u.Hostname(), Port: 80, Path: u.RequestURI()}
+	p := u.Port()
+	if u.Scheme == "tcp" {
+		if p == "" {
+			return Target{}, fmt.Errorf("target %q: a tcp:// target needs a port", raw)
+		}
+		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return Target{}, fmt.Errorf("target %q: a tcp:// target is host:port, with no path", raw)
+		}
+		t.Path = "/"
+	}
+	if p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
 			return Target{}, fmt.Errorf("target %q: port %q is not a TCP port", raw, p)
@@ -180,16 +324,23 @@ func (t Target) Resolve() (*net.TCPAddr, error) {
 // request returns the request bytes for a connection's requests: keep for
 // those that leave it open, last for the one after which the server is to
 // close it.
-func request(p Protocol, c Closer, t Target) (keep, last []byte) {
+func request(cfg Config, t Target) (keep, last []byte) {
 	const tail = "User-Agent: twbench\r\nAccept: */*\r\n"
-	if p == HTTP10 {
+	switch cfg.Protocol {
+	case Connect:
+		return nil, nil
+	case TCP:
+		// Printable filler, so a capture reads as what it is.
+		r := bytes.Repeat([]byte("twbench."), cfg.RequestSize/8+1)[:cfg.RequestSize]
+		return r, r
+	case HTTP10:
 		// What ab sends: no Connection header, so the server closes.
 		r := []byte("GET " + t.Path + " HTTP/1.0\r\nHost: " + t.Host + "\r\n" + tail + "\r\n")
 		return r, r
 	}
 	keep = []byte("GET " + t.Path + " HTTP/1.1\r\nHost: " + t.Host + "\r\n" + tail + "\r\n")
 	last = keep
-	if c == CloserServer || c == CloserServerRST {
+	if cfg.Closer == CloserServer || cfg.Closer == CloserServerRST {
 		last = []byte("GET " + t.Path + " HTTP/1.1\r\nHost: " + t.Host + "\r\nConnection: close\r\n" + tail + "\r\n")
 	}
 	return keep, last

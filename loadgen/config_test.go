@@ -22,14 +22,18 @@ func TestParseTarget(t *testing.T) {
 		want    loadgen.Target
 		wantErr string
 	}{
-		{"http://127.0.0.1:8080/", loadgen.Target{Host: "127.0.0.1:8080", Name: "127.0.0.1", Port: 8080, Path: "/"}, ""},
-		{"http://localhost", loadgen.Target{Host: "localhost", Name: "localhost", Port: 80, Path: "/"}, ""},
-		{"http://[::1]:81/a/b?c=d", loadgen.Target{Host: "[::1]:81", Name: "::1", Port: 81, Path: "/a/b?c=d"}, ""},
+		{"http://127.0.0.1:8080/", loadgen.Target{Scheme: "http", Host: "127.0.0.1:8080", Name: "127.0.0.1", Port: 8080, Path: "/"}, ""},
+		{"http://localhost", loadgen.Target{Scheme: "http", Host: "localhost", Name: "localhost", Port: 80, Path: "/"}, ""},
+		{"http://[::1]:81/a/b?c=d", loadgen.Target{Scheme: "http", Host: "[::1]:81", Name: "::1", Port: 81, Path: "/a/b?c=d"}, ""},
 		{"https://127.0.0.1/", loadgen.Target{}, "https is not supported"},
-		{"tcp://127.0.0.1:9/", loadgen.Target{}, "want an http://host:port/path URL"},
+		{"ftp://127.0.0.1:9/", loadgen.Target{}, "want an http://host:port/path URL"},
 		{"127.0.0.1:8080", loadgen.Target{}, "want an http://host:port/path URL"},
 		{"http://:8080/", loadgen.Target{}, "no host"},
 		{"http://127.0.0.1:99999/", loadgen.Target{}, `port "99999" is not a TCP port`},
+		{"tcp://127.0.0.1:9", loadgen.Target{Scheme: "tcp", Host: "127.0.0.1:9", Name: "127.0.0.1", Port: 9, Path: "/"}, ""},
+		{"tcp://[::1]:9/", loadgen.Target{Scheme: "tcp", Host: "[::1]:9", Name: "::1", Port: 9, Path: "/"}, ""},
+		{"tcp://127.0.0.1", loadgen.Target{}, "needs a port"},
+		{"tcp://127.0.0.1:9/x", loadgen.Target{}, "with no path"},
 	} {
 		got, err := loadgen.ParseTarget(tc.raw)
 		if tc.wantErr != "" {

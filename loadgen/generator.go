@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,9 @@ type Generator struct {
 	keepReq  []byte
 	lastReq  []byte
 	perConn  int // requests per connection; 0 keeps connections alive
-	dialer   net.Dialer
+	// dialers has one dialer per source address, or one without.
+	dialers  []net.Dialer
+	nextDial atomic.Uint64
 
 	workers []*worker
 	latency *recorder
@@ -35,8 +38,11 @@ type Generator struct {
 	failed    atomic.Int64
 }
 
-// New validates cfg and resolves its target.
-func New(cfg Config) (*Generator, error) {
+// Check validates cfg, resolves its target, and tries its socket options
+// and source addresses on a socket that connects nowhere: what New does
+// before it makes a generator, for checking every workload before any
+// runs.
+func Check(cfg Config) (*net.TCPAddr, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -45,21 +51,44 @@ func New(cfg Config) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
+	ap := addr.AddrPort()
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if err := checkDialOptions(ap, cfg.PortRange, cfg.Sources); err != nil {
+		return nil, err
+	}
+	return addr, nil
+}
+
+// New validates cfg and resolves its target.
+func New(cfg Config) (*Generator, error) {
+	addr, err := Check(cfg)
+	if err != nil {
+		return nil, err
+	}
 	g := &Generator{
 		cfg:      cfg,
 		addr:     addr,
 		addrPort: addr.String(),
-		perConn:  1,
-		// TCP keep-alive probes are off: they cost three setsockopt calls
-		// per connection and a run's connections do not idle.
-		dialer:  net.Dialer{Timeout: cfg.Timeout, KeepAlive: -1},
-		latency: newRecorder(),
-		lag:     newRecorder(),
+		perConn:  max(cfg.RequestsPerConn, 1),
+		latency:  newRecorder(),
+		lag:      newRecorder(),
 	}
 	if cfg.Closer == CloserNone {
 		g.perConn = 0
 	}
-	g.keepReq, g.lastReq = request(cfg.Protocol, cfg.Closer, t)
+	// TCP keep-alive probes are off: they cost three setsockopt calls per
+	// connection and a run's connections do not idle.
+	base := net.Dialer{Timeout: cfg.Timeout, KeepAlive: -1, Control: dialControl(cfg.PortRange, len(cfg.Sources) > 0)}
+	g.dialers = []net.Dialer{base}
+	if len(cfg.Sources) > 0 {
+		g.dialers = make([]net.Dialer, len(cfg.Sources))
+		for i, src := range cfg.Sources {
+			g.dialers[i] = base
+			g.dialers[i].LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
+		}
+	}
+	t, _ := ParseTarget(cfg.Target) // Check parsed it
+	g.keepReq, g.lastReq = request(cfg, t)
 	g.workers = make([]*worker, cfg.Concurrency)
 	for i := range g.workers {
 		g.workers[i] = newWorker(g)
@@ -106,6 +135,7 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	for _, w := range g.workers {
 		wg.Go(func() { w.run(ctx, ticks) })
 	}
+	timeline := g.keepTimeline()
 	var ps pacerStats
 	if ticks != nil {
 		ps = g.pace(ctx, ticks)
@@ -114,7 +144,58 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 
 	res := g.collect()
 	res.Scheduled, res.Queued, res.Unsent = ps.scheduled, ps.queued, ps.unsent
+	res.Timeline = timeline()
 	return res, nil
+}
+
+// Progress is a run's cumulative counts at a moment.
+type Progress struct {
+	T           time.Duration // since the start
+	Requests    int64
+	Connections int64
+	Errors      [NumErrorClasses]int64
+}
+
+// Progress returns the counts so far. It is safe to call while the
+// generator runs.
+func (g *Generator) Progress() Progress {
+	p := Progress{T: time.Since(g.start)}
+	for _, w := range g.workers {
+		p.Requests += w.completed.Load()
+		p.Connections += w.opened.Load()
+		for c := range w.errors {
+			p.Errors[c] += w.errors[c].Load()
+		}
+	}
+	return p
+}
+
+// keepTimeline records the progress at every whole second of the run, so
+// that a report can say when errors began and at what rate. It returns the
+// function that stops it and returns the record, ending with the moment
+// it was stopped.
+func (g *Generator) keepTimeline() (stop func() []Progress) {
+	done := make(chan struct{})
+	var line []Progress
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		timer := time.NewTimer(time.Second)
+		defer timer.Stop()
+		for next := time.Second; ; next += time.Second {
+			select {
+			case <-done:
+				return
+			case <-timer.C:
+			}
+			line = append(line, g.Progress())
+			timer.Reset(time.Until(g.start.Add(next + time.Second)))
+		}
+	})
+	return func() []Progress {
+		close(done)
+		wg.Wait()
+		return append(line, g.Progress())
+	}
 }
 
 // span returns how long the open-loop schedule lasts: one interval per
@@ -261,15 +342,28 @@ func (g *Generator) collect() *Result {
 		Interrupted: g.aborting.Load(),
 	}
 	last := g.start
+	if n := len(g.cfg.Sources); n > 0 {
+		res.Sources = make([]SourceStats, n)
+		for i, a := range g.cfg.Sources {
+			res.Sources[i].Addr = a
+		}
+	}
 	for _, w := range g.workers {
 		res.Requests += w.requests
-		res.Connections += w.connections
+		res.Connections += w.opened.Load()
 		res.Aborted += w.aborted
-		for c, n := range w.errors {
-			res.Errors[c] += n
+		for c := range w.errors {
+			res.Errors[c] += w.errors[c].Load()
 			if res.FirstError[c] == "" {
 				res.FirstError[c] = w.firstError[c]
 			}
+			if at := w.firstErrorAt[c]; at > 0 && (res.FirstErrorAt[c] == 0 || at < res.FirstErrorAt[c]) {
+				res.FirstErrorAt[c] = at
+			}
+		}
+		for i := range res.Sources {
+			res.Sources[i].Connections += w.sourceConns[i]
+			res.Sources[i].NoPort += w.sourceNoPorts[i]
 		}
 		res.Late += w.late
 		for c, n := range w.closeErrors {

@@ -1,7 +1,14 @@
 package loadgen_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,26 +41,26 @@ func TestClosersAreDeterministic(t *testing.T) {
 		{loadgen.HTTP11, loadgen.CloserServer, loadgen.Closes{ServerFirst: n}, n},
 		{loadgen.HTTP11, loadgen.CloserClientRST, loadgen.Closes{ClientRST: n}, n},
 		{loadgen.HTTP11, loadgen.CloserServerRST, loadgen.Closes{ServerRST: n}, n},
-		{loadgen.HTTP11, loadgen.CloserNone, loadgen.Closes{ClientFirst: 8}, 8},
+		{loadgen.HTTP11, loadgen.CloserNone, loadgen.Closes{ClientFirst: 8, AtEnd: 8}, 8},
+		{loadgen.TCP, loadgen.CloserClient, loadgen.Closes{ClientFirst: n}, n},
+		{loadgen.TCP, loadgen.CloserServer, loadgen.Closes{ServerFirst: n}, n},
+		{loadgen.TCP, loadgen.CloserClientRST, loadgen.Closes{ClientRST: n}, n},
+		{loadgen.TCP, loadgen.CloserServerRST, loadgen.Closes{ServerRST: n}, n},
+		{loadgen.TCP, loadgen.CloserNone, loadgen.Closes{ClientFirst: 8, AtEnd: 8}, 8},
+		{loadgen.Connect, loadgen.CloserClient, loadgen.Closes{ClientFirst: n}, n},
+		{loadgen.Connect, loadgen.CloserServer, loadgen.Closes{ServerFirst: n}, n},
+		{loadgen.Connect, loadgen.CloserClientRST, loadgen.Closes{ClientRST: n}, n},
+		{loadgen.Connect, loadgen.CloserServerRST, loadgen.Closes{ServerRST: n}, n},
 	} {
 		t.Run(string(tc.protocol)+"/"+string(tc.closer), func(t *testing.T) {
-			srv, err := target.Start(serverPolicy(tc.closer))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+			url, stop := startTarget(t, tc.protocol, tc.closer, 1)
+			defer stop()
 			for _, rate := range []float64{0, 2000} {
-				g, err := loadgen.New(loadgen.Config{
-					Protocol: tc.protocol, Closer: tc.closer, Target: srv.URL(),
+				res := runLoad(t, loadgen.Config{
+					Protocol: tc.protocol, Closer: tc.closer, Target: url,
 					Concurrency: 8, Rate: rate, Requests: n, Timeout: 5 * time.Second,
+					RequestSize: tcpSize(tc.protocol, 100), ResponseSize: tcpSize(tc.protocol, 5000),
 				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				res, err := g.Run(context.Background())
-				if err != nil {
-					t.Fatal(err)
-				}
 				if res.Requests != n || res.ErrorCount() != 0 {
 					t.Errorf("rate %g: requests = %d, errors = %v (%q); want %d, none", rate, res.Requests, res.Errors, res.FirstError, n)
 				}
@@ -63,7 +70,7 @@ func TestClosersAreDeterministic(t *testing.T) {
 				if res.Connections != tc.conns {
 					t.Errorf("rate %g: connections = %d; want %d", rate, res.Connections, tc.conns)
 				}
-				if res.StatusCodes[200] != n {
+				if isHTTP := tc.protocol == loadgen.HTTP10 || tc.protocol == loadgen.HTTP11; isHTTP && res.StatusCodes[200] != n {
 					t.Errorf("rate %g: status codes = %v; want %d × 200", rate, res.StatusCodes, n)
 				}
 				if got := res.Latency.TotalCount(); got != n {
@@ -75,6 +82,173 @@ func TestClosersAreDeterministic(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runLoad runs one workload to its end.
+func runLoad(t *testing.T, cfg loadgen.Config) *loadgen.Result {
+	t.Helper()
+	g, err := loadgen.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// startTarget starts the built-in target for a protocol and closer, with
+// the 100-byte requests and 5,000-byte responses of the raw TCP tests.
+func startTarget(t *testing.T, p loadgen.Protocol, c loadgen.Closer, perConn int) (url string, stop func()) {
+	t.Helper()
+	if p == loadgen.TCP || p == loadgen.Connect {
+		cfg := target.TCPConfig{Policy: serverPolicy(c), RequestsPerConn: perConn}
+		if p == loadgen.TCP {
+			cfg.RequestSize, cfg.ResponseSize = 100, 5000
+		}
+		srv, err := target.StartTCP("127.0.0.1:0", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv.URL(), func() { srv.Close() }
+	}
+	srv, err := target.Start(serverPolicy(c), target.RequestsPerConn(perConn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL(), func() { srv.Close() }
+}
+
+func tcpSize(p loadgen.Protocol, n int) int {
+	if p == loadgen.TCP {
+		return n
+	}
+	return 0
+}
+
+// TestHalfCloseAndRequestsPerConn: the client's shutdown is the first FIN
+// whatever closes after it; N requests per connection close every Nth.
+func TestHalfCloseAndRequestsPerConn(t *testing.T) {
+	const n = 200
+	for _, tc := range []struct {
+		protocol loadgen.Protocol
+		closer   loadgen.Closer
+		perConn  int
+		half     bool
+		want     loadgen.Closes
+	}{
+		{loadgen.TCP, loadgen.CloserClient, 1, true, loadgen.Closes{ClientFirst: n}},
+		{loadgen.HTTP11, loadgen.CloserClient, 1, true, loadgen.Closes{ClientFirst: n}},
+		{loadgen.Connect, loadgen.CloserClient, 1, true, loadgen.Closes{ClientFirst: n}},
+		{loadgen.TCP, loadgen.CloserClient, 10, true, loadgen.Closes{ClientFirst: n / 10}},
+		{loadgen.HTTP11, loadgen.CloserClient, 10, false, loadgen.Closes{ClientFirst: n / 10}},
+		{loadgen.HTTP11, loadgen.CloserServer, 10, false, loadgen.Closes{ServerFirst: n / 10}},
+		{loadgen.HTTP11, loadgen.CloserServerRST, 10, false, loadgen.Closes{ServerRST: n / 10}},
+		{loadgen.TCP, loadgen.CloserServer, 10, false, loadgen.Closes{ServerFirst: n / 10}},
+		{loadgen.TCP, loadgen.CloserClientRST, 10, false, loadgen.Closes{ClientRST: n / 10}},
+	} {
+		name := fmt.Sprintf("%s/%s/%d/half=%v", tc.protocol, tc.closer, tc.perConn, tc.half)
+		t.Run(name, func(t *testing.T) {
+			url, stop := startTarget(t, tc.protocol, tc.closer, tc.perConn)
+			defer stop()
+			// One connection at a time, so that every connection gets its
+			// N requests.
+			res := runLoad(t, loadgen.Config{
+				Protocol: tc.protocol, Closer: tc.closer, Target: url, Concurrency: 1,
+				Requests: n, Timeout: 5 * time.Second, RequestsPerConn: tc.perConn, HalfClose: tc.half,
+				RequestSize: tcpSize(tc.protocol, 100), ResponseSize: tcpSize(tc.protocol, 5000),
+			})
+			if res.Requests != n || res.ErrorCount() != 0 || res.Closes != tc.want || res.Connections != tc.want.Total() {
+				t.Errorf("requests %d, errors %v (%q), connections %d, closes %+v; want %d, none, %+v",
+					res.Requests, res.Errors, res.FirstError, res.Connections, res.Closes, n, tc.want)
+			}
+		})
+	}
+}
+
+// TestPortRangeAndSources: connections use only the ports of the range,
+// spread over the source addresses in turn; when the range is spent,
+// connect() fails with EADDRNOTAVAIL, counted per source, and the run goes
+// on.
+func TestPortRangeAndSources(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("IP_LOCAL_PORT_RANGE is Linux's")
+	}
+	var seen sync.Map
+	url := recordingServer(t, &seen)
+	// 10 ports per source, closed by the client: each stays in TIME_WAIT
+	// for at least the reuse delay (1 s), so 60 connections in well under
+	// a second find at most 20 ports.
+	src := []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")}
+	res := runLoad(t, loadgen.Config{
+		Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: url, Concurrency: 1,
+		Requests: 60, Timeout: 5 * time.Second, PortRange: loadgen.PortRange{Lo: 40500, Hi: 40509}, Sources: src,
+	})
+	if res.Connections != 20 || res.Requests != 20 || res.Errors[loadgen.ErrAddrNotAvail] != 40 {
+		t.Errorf("connections %d, requests %d, errors %v; want 20, 20 and 40 EADDRNOTAVAIL", res.Connections, res.Requests, res.Errors)
+	}
+	if res.FirstErrorAt[loadgen.ErrAddrNotAvail] <= 0 {
+		t.Errorf("FirstErrorAt[EADDRNOTAVAIL] = %v; want the time of the first", res.FirstErrorAt[loadgen.ErrAddrNotAvail])
+	}
+	last := res.Timeline[len(res.Timeline)-1]
+	if last.Connections != 20 || last.Errors[loadgen.ErrAddrNotAvail] != 40 {
+		t.Errorf("timeline ends at %+v; want 20 connections, 40 EADDRNOTAVAIL", last)
+	}
+	for i, s := range res.Sources {
+		if s.Addr != src[i] || s.Connections != 10 || s.NoPort != 20 {
+			t.Errorf("source %d = %+v; want %s, 10 connections, 20 EADDRNOTAVAIL", i, s, src[i])
+		}
+	}
+	n := 0
+	seen.Range(func(k, _ any) bool {
+		ap := k.(netip.AddrPort)
+		if ap.Port() < 40500 || ap.Port() > 40509 || (ap.Addr() != src[0] && ap.Addr() != src[1]) {
+			t.Errorf("a connection came from %s; want 127.0.0.2 or .3, ports 40500-40509", ap)
+		}
+		n++
+		return true
+	})
+	if n != 20 {
+		t.Errorf("the server saw %d client addresses; want 20", n)
+	}
+}
+
+// recordingServer is a keep-alive HTTP server that records each client's
+// address and port as it sees them.
+func recordingServer(t *testing.T, seen *sync.Map) (url string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			seen.Store(c.RemoteAddr().(*net.TCPAddr).AddrPort(), true)
+			wg.Go(func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if line == "\r\n" {
+						if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+							return
+						}
+					}
+				}
+			})
+		}
+	})
+	return "http://" + ln.Addr().String() + "/"
 }
 
 // TestOpenLoopCountsTheQueue: at 200/s against a server that takes 20 ms,

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 
@@ -13,6 +14,10 @@ type Closes struct {
 	ServerFirst int64 `json:"server_first"` // the server's FIN came first: its TIME_WAIT
 	ClientRST   int64 `json:"client_rst"`   // the client reset the connection: no TIME_WAIT
 	ServerRST   int64 `json:"server_rst"`   // the server reset the connection: no TIME_WAIT
+	// AtEnd counts the connections, among those above, that were still
+	// open when the load ended and that the client then closed: a
+	// keep-alive pool's, or those part-way through RequestsPerConn.
+	AtEnd int64 `json:"at_end"`
 }
 
 // Total returns the number of closed connections.
@@ -25,6 +30,16 @@ func (c *Closes) add(o Closes) {
 	c.ServerFirst += o.ServerFirst
 	c.ClientRST += o.ClientRST
 	c.ServerRST += o.ServerRST
+	c.AtEnd += o.AtEnd
+}
+
+// SourceStats is what one source address was used for.
+type SourceStats struct {
+	Addr        netip.Addr
+	Connections int64
+	// NoPort counts the connects from the address that found no free
+	// port (EADDRNOTAVAIL).
+	NoPort int64
 }
 
 // LateAfter is how far after its intended time an open-loop send may
@@ -46,7 +61,15 @@ type Result struct {
 	Errors      [NumErrorClasses]int64
 	// FirstError holds the first error message of each class, to show what
 	// the class stands for in this run.
-	FirstError  [NumErrorClasses]string
+	FirstError [NumErrorClasses]string
+	// FirstErrorAt is when each class was first seen, since the start;
+	// 0 when it was not.
+	FirstErrorAt [NumErrorClasses]time.Duration
+	// Timeline holds the cumulative counts at each whole second of the
+	// run and at its end.
+	Timeline []Progress
+	// Sources are the connections opened from each source address.
+	Sources     []SourceStats
 	StatusCodes map[int]int64
 	Closes      Closes
 	// ConnLifetime is the summed lifetime, from connect to close, of the

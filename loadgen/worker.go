@@ -38,40 +38,50 @@ func (e *badResponseError) Unwrap() error { return e.err }
 type worker struct {
 	g *Generator
 
-	conn      *net.TCPConn
-	connStart time.Time
-	connReqs  int
-	br        *bufio.Reader
-	resp      fasthttp.Response
+	conn       *net.TCPConn
+	connStart  time.Time
+	connReqs   int
+	halfClosed bool      // the client has sent its FIN on conn
+	due        time.Time // the current request's intended start
+	br         *bufio.Reader
+	resp       fasthttp.Response
 
 	// current is conn, published for the generator to cut off when the run
 	// is interrupted.
 	current atomic.Pointer[net.TCPConn]
-	// completed is requests, published for progress reports.
+	// completed, opened and errors are published for progress reports.
 	completed atomic.Int64
+	opened    atomic.Int64
+	errors    [NumErrorClasses]atomic.Int64
 
 	requests     int64
-	connections  int64
 	aborted      int64
 	late         int64
-	errors       [NumErrorClasses]int64
 	closeErrors  [NumErrorClasses]int64
 	firstError   [NumErrorClasses]string
-	statuses     map[int]int64
-	closes       Closes
-	connLifetime time.Duration
-	lastEnd      time.Time
-	latency      batch
-	lag          batch
+	firstErrorAt [NumErrorClasses]time.Duration
+	// Per source address (index of Config.Sources): connections opened,
+	// and connects that found no free port.
+	sourceConns   []int64
+	sourceNoPorts []int64
+	source        int // the source of the connection being dialled
+	statuses      map[int]int64
+	closes        Closes
+	connLifetime  time.Duration
+	lastEnd       time.Time
+	latency       batch
+	lag           batch
 }
 
 func newWorker(g *Generator) *worker {
 	return &worker{
-		g:        g,
-		br:       bufio.NewReaderSize(nil, 4096),
-		statuses: make(map[int]int64, 4),
-		latency:  batch{to: g.latency},
-		lag:      batch{to: g.lag},
+		g:             g,
+		br:            bufio.NewReaderSize(nil, 4096),
+		statuses:      make(map[int]int64, 4),
+		latency:       batch{to: g.latency},
+		lag:           batch{to: g.lag},
+		sourceConns:   make([]int64, len(g.cfg.Sources)),
+		sourceNoPorts: make([]int64, len(g.cfg.Sources)),
 	}
 }
 
@@ -99,6 +109,7 @@ func (w *worker) run(ctx context.Context, ticks <-chan time.Duration) {
 		}
 	}
 	if w.conn != nil { // a keep-alive connection, closed at the end as promised
+		w.closes.AtEnd++
 		w.hangUp(w.g.cfg.Closer == CloserClientRST)
 	}
 	w.latency.flush()
@@ -109,16 +120,26 @@ func (w *worker) run(ctx context.Context, ticks <-chan time.Duration) {
 // Latency runs from from, the request's intended send time in open loop.
 func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	deadline := begin.Add(w.g.cfg.Timeout)
+	w.due = from
 	if w.conn == nil && !w.dial(ctx, begin) {
 		return
 	}
 	w.connReqs++
 	last := w.g.perConn > 0 && w.connReqs >= w.g.perConn
-	req := w.g.keepReq
-	if last {
-		req = w.g.lastReq
+	cfg := &w.g.cfg
+	var serverCloses bool
+	var err error
+	switch cfg.Protocol {
+	case Connect: // the handshake was the request
+		err = w.conn.SetDeadline(deadline)
+		if err == nil && last && cfg.HalfClose {
+			err = w.shutdownWrite()
+		}
+	case TCP:
+		err = w.exchangeTCP(last, deadline)
+	default:
+		serverCloses, err = w.exchange(last, deadline)
 	}
-	serverCloses, err := w.exchange(req, deadline)
 	end := time.Now()
 	w.lastEnd = end
 	if err != nil {
@@ -129,15 +150,19 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	w.requests++
 	w.completed.Add(1)
 	w.latency.record(end.Sub(from))
-	code := w.resp.StatusCode()
-	w.statuses[code]++
-	if code >= 400 {
-		w.errors[ErrHTTPStatus]++
-		w.g.failed.Add(1)
+	if cfg.Protocol == HTTP10 || cfg.Protocol == HTTP11 {
+		code := w.resp.StatusCode()
+		w.statuses[code]++
+		if code >= 400 {
+			w.count(ErrHTTPStatus, nil)
+		}
 	}
 
-	closer := w.g.cfg.Closer
+	closer := cfg.Closer
 	switch {
+	case w.halfClosed:
+		// The client's FIN went first; the server answers it with its own.
+		w.awaitClose()
 	case serverCloses || (last && (closer == CloserServer || closer == CloserServerRST)):
 		// The server said it would close, or was asked to: wait for it,
 		// so its FIN comes first even if it is slow to send it.
@@ -147,35 +172,66 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	}
 }
 
-// dial opens the worker's connection.
+// dial opens the worker's connection, from the next source address in
+// turn.
 func (w *worker) dial(ctx context.Context, begin time.Time) bool {
-	c, err := w.g.dialer.DialContext(ctx, "tcp", w.g.addrPort)
+	w.source = 0
+	if n := len(w.g.dialers); n > 1 {
+		w.source = int((w.g.nextDial.Add(1) - 1) % uint64(n))
+	}
+	c, err := w.g.dialers[w.source].DialContext(ctx, "tcp", w.g.addrPort)
 	if err != nil {
 		w.lastEnd = time.Now()
+		if w.resetOnAccept(err, begin) {
+			return false
+		}
 		w.fail(err)
 		return false
 	}
 	tc := c.(*net.TCPConn)
-	w.connections++
+	w.opened.Add(1)
+	if len(w.sourceConns) > 0 {
+		w.sourceConns[w.source]++
+	}
 	w.conn = tc
 	w.connStart = begin
 	w.connReqs = 0
+	w.halfClosed = false
 	w.br.Reset(tc)
 	w.current.Store(tc)
 	return true
 }
 
-// exchange writes req and reads the response, and reports whether the
-// server said it will close the connection.
-func (w *worker) exchange(req []byte, deadline time.Time) (serverCloses bool, err error) {
-	c := w.conn
-	if err := c.SetDeadline(deadline); err != nil {
-		return false, err
+// resetOnAccept handles a connect-only run against a server that resets
+// each connection as soon as it accepts it: the RST can arrive before
+// connect() has returned, which then fails with ECONNRESET. A peer can
+// only reset an established connection, so the handshake, which is all a
+// connect-only request is, succeeded, and the server reset it first.
+func (w *worker) resetOnAccept(err error, begin time.Time) bool {
+	cfg := &w.g.cfg
+	if cfg.Protocol != Connect || cfg.Closer != CloserServerRST || !errors.Is(err, syscall.ECONNRESET) {
+		return false
 	}
-	if w.g.aborting.Load() { // after SetDeadline, so an abort cannot be overwritten
-		return false, errAborted
+	w.opened.Add(1)
+	if len(w.sourceConns) > 0 {
+		w.sourceConns[w.source]++
 	}
-	if _, err := c.Write(req); err != nil {
+	w.requests++
+	w.completed.Add(1)
+	w.latency.record(w.lastEnd.Sub(w.due))
+	w.closes.ServerRST++
+	w.connLifetime += w.lastEnd.Sub(begin)
+	return true
+}
+
+// exchange writes an HTTP request and reads the response, and reports
+// whether the server said it will close the connection.
+func (w *worker) exchange(last bool, deadline time.Time) (serverCloses bool, err error) {
+	req := w.g.keepReq
+	if last {
+		req = w.g.lastReq
+	}
+	if err := w.send(req, last, deadline); err != nil {
 		return false, err
 	}
 	// fasthttp reports any error on a response's first byte as io.EOF; a
@@ -192,6 +248,50 @@ func (w *worker) exchange(req []byte, deadline time.Time) (serverCloses bool, er
 	return w.resp.ConnectionClose(), nil
 }
 
+// exchangeTCP writes a raw request and reads the response's bytes.
+func (w *worker) exchangeTCP(last bool, deadline time.Time) error {
+	if err := w.send(w.g.keepReq, last, deadline); err != nil {
+		return err
+	}
+	if _, err := w.br.Discard(w.g.cfg.ResponseSize); err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.ErrUnexpectedEOF // the server closed before its response was complete
+		}
+		return err
+	}
+	return nil
+}
+
+// send writes a request, and after the connection's last one shuts down
+// the sending side if the run half-closes.
+func (w *worker) send(req []byte, last bool, deadline time.Time) error {
+	c := w.conn
+	if err := c.SetDeadline(deadline); err != nil {
+		return err
+	}
+	if w.g.aborting.Load() { // after SetDeadline, so an abort cannot be overwritten
+		return errAborted
+	}
+	if _, err := c.Write(req); err != nil {
+		return err
+	}
+	if last && w.g.cfg.HalfClose {
+		return w.shutdownWrite()
+	}
+	return nil
+}
+
+// shutdownWrite sends the client's FIN while it goes on reading.
+func (w *worker) shutdownWrite() error {
+	switch peerState(w.conn) {
+	case peerClosed, peerReset:
+		// The server closed first after all: awaitClose records it.
+	default:
+		w.halfClosed = true
+	}
+	return w.conn.CloseWrite()
+}
+
 // interrupted reports whether err is the run's interruption: the abort, or
 // the cancelled context a dial saw before the abort ran.
 func (w *worker) interrupted(err error) bool {
@@ -205,9 +305,18 @@ func (w *worker) fail(err error) {
 		w.aborted++
 		return
 	}
-	class := Classify(err)
-	w.errors[class]++
-	if w.firstError[class] == "" {
+	w.count(Classify(err), err)
+	if errors.Is(err, syscall.EADDRNOTAVAIL) && len(w.sourceNoPorts) > 0 {
+		w.sourceNoPorts[w.source]++
+	}
+}
+
+// count counts a failed request of class, with its error if it has one.
+func (w *worker) count(class ErrorClass, err error) {
+	if w.errors[class].Add(1) == 1 {
+		w.firstErrorAt[class] = time.Since(w.g.start)
+	}
+	if err != nil && w.firstError[class] == "" {
 		w.firstError[class] = err.Error()
 	}
 	w.g.failed.Add(1)
@@ -231,6 +340,10 @@ func (w *worker) serverClosed(err error) bool {
 // closeFailed closes a connection whose request failed, unless the failure
 // was the server's close.
 func (w *worker) closeFailed(err error) {
+	if w.halfClosed && !errors.Is(err, syscall.ECONNRESET) {
+		w.hangUp(false) // the client's FIN went first
+		return
+	}
 	if !w.serverClosed(err) {
 		w.hangUp(false)
 	}
@@ -242,6 +355,14 @@ func (w *worker) closeFailed(err error) {
 func (w *worker) awaitClose() {
 	_, err := w.br.ReadByte()
 	switch {
+	case w.halfClosed && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
+		// The server's answer to the client's FIN: the client closed first.
+		if errors.Is(err, io.EOF) {
+			w.closes.ClientFirst++
+		} else {
+			w.closes.ServerRST++
+		}
+		w.release()
 	case w.serverClosed(err):
 	case err == nil:
 		w.closeErrors[ErrBadResponse]++
@@ -258,7 +379,11 @@ func (w *worker) awaitClose() {
 // records who closed first: the server, if its FIN or RST had already
 // arrived.
 func (w *worker) hangUp(rst bool) {
-	switch peerState(w.conn) {
+	state := peerState(w.conn)
+	if w.halfClosed && state != peerReset {
+		state = peerOpen // whatever came since, the client's FIN came first
+	}
+	switch state {
 	case peerClosed:
 		w.closes.ServerFirst++
 	case peerReset:
