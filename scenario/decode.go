@@ -20,6 +20,23 @@ import (
 type Catalogue struct {
 	File      string
 	Scenarios []Scenario
+	// Default names the scenarios `twbench run` runs when given none; empty
+	// runs them all.
+	Default []string
+}
+
+// DefaultSuite returns the scenarios run when none is named.
+func (c *Catalogue) DefaultSuite() []Scenario {
+	if len(c.Default) == 0 {
+		return append([]Scenario(nil), c.Scenarios...)
+	}
+	out := make([]Scenario, 0, len(c.Default))
+	for _, name := range c.Default {
+		if s, ok := c.Lookup(name); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Lookup returns the scenario called name.
@@ -68,7 +85,7 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 	if top.Kind != yaml.MappingNode {
 		return nil, d.at(top, "want a mapping with a \"scenarios\" list, not %s", kindName(top))
 	}
-	var list *yaml.Node
+	var list, suite *yaml.Node
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, v := top.Content[i], top.Content[i+1]
 		switch k.Value {
@@ -78,8 +95,14 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 				continue
 			}
 			list = v
+		case "default":
+			if suite != nil {
+				d.add(k, "\"default\" given twice (first at line %d)", suite.Line)
+				continue
+			}
+			suite = v
 		default:
-			d.add(k, "unknown key %q (want \"scenarios\")", k.Value)
+			d.add(k, "unknown key %q (want \"scenarios\" or \"default\")", k.Value)
 		}
 	}
 	if list == nil {
@@ -103,6 +126,9 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 		firstLine[s.Name] = item.Line
 		cat.Scenarios = append(cat.Scenarios, s)
 	}
+	if suite != nil {
+		cat.Default = d.suite(suite, firstLine)
+	}
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
@@ -110,6 +136,27 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 		return nil, fmt.Errorf("%s:%d: the scenarios list is empty", file, list.Line)
 	}
 	return cat, nil
+}
+
+// suite decodes the "default" list of scenario names.
+func (d *decoder) suite(n *yaml.Node, defined map[string]int) []string {
+	if n.Kind != yaml.SequenceNode {
+		d.add(n, "default: want a list of scenario names, not %s", kindName(n))
+		return nil
+	}
+	var names []string
+	for _, item := range n.Content {
+		if item.Kind != yaml.ScalarNode {
+			d.add(item, "default: want scenario names, not %s", kindName(item))
+			continue
+		}
+		if _, ok := defined[item.Value]; !ok {
+			d.add(item, "default: no scenario %q in this file", item.Value)
+			continue
+		}
+		names = append(names, item.Value)
+	}
+	return names
 }
 
 // decoder collects every problem in a file.
@@ -133,7 +180,7 @@ func (d *decoder) scenario(n *yaml.Node) (Scenario, bool) {
 		d.add(n, "a scenario must be a mapping of keys, not %s", kindName(n))
 		return Scenario{}, false
 	}
-	s := Scenario{lines: map[string]int{}, Source: fmt.Sprintf("%s:%d", d.file, n.Line)}
+	s := Scenario{file: d.file, lines: map[string]int{}, Source: fmt.Sprintf("%s:%d", d.file, n.Line)}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if line, dup := s.lines[k.Value]; dup {
@@ -141,11 +188,11 @@ func (d *decoder) scenario(n *yaml.Node) (Scenario, bool) {
 			continue
 		}
 		s.lines[k.Value] = k.Line
-		if v.Kind != yaml.ScalarNode {
-			d.add(v, "%s: want a single value, not %s", k.Value, kindName(v))
+		text, ok := d.value(k.Value, v)
+		if !ok {
 			continue
 		}
-		if err := s.set(k.Value, v.Value); err != nil {
+		if err := s.set(k.Value, text); err != nil {
 			d.add(v, "%v", err)
 		}
 	}
@@ -164,10 +211,32 @@ func (d *decoder) scenario(n *yaml.Node) (Scenario, bool) {
 	return s, len(d.errs) == before
 }
 
+// value returns a field's text: a scalar as written; for source, a list
+// of addresses joined with commas as on the command line.
+func (d *decoder) value(key string, v *yaml.Node) (string, bool) {
+	if v.Kind == yaml.ScalarNode {
+		return v.Value, true
+	}
+	if key == "source" && v.Kind == yaml.SequenceNode {
+		items := make([]string, 0, len(v.Content))
+		for _, item := range v.Content {
+			if item.Kind != yaml.ScalarNode {
+				d.add(item, "source: want addresses, not %s", kindName(item))
+				return "", false
+			}
+			items = append(items, item.Value)
+		}
+		return strings.Join(items, ","), true
+	}
+	d.add(v, "%s: want a single value, not %s", key, kindName(v))
+	return "", false
+}
+
 // Fields lists the keys a scenario may have.
 func Fields() []string {
 	return []string{"name", "description", "protocol", "closer", "target", "concurrency", "rate",
-		"duration", "requests", "timeout", "sample_interval"}
+		"duration", "requests", "timeout", "sample_interval", "request_size", "response_size",
+		"requests_per_conn", "half_close", "client_port_range", "source"}
 }
 
 // set sets the field named key from its text, as written in YAML or on
@@ -199,6 +268,34 @@ func (s *Scenario) set(key, text string) error {
 		s.Timeout, err = parseDuration(text)
 	case "sample_interval":
 		s.SampleInterval, err = parseDuration(text)
+	case "request_size", "response_size", "requests_per_conn":
+		var n int64
+		n, err = parseInt(text)
+		if err == nil && (n < 0 || n > math.MaxInt32) {
+			err = fmt.Errorf("%s is out of range", text)
+		}
+		switch key {
+		case "request_size":
+			s.RequestSize = int(n)
+		case "response_size":
+			s.ResponseSize = int(n)
+		default:
+			s.RequestsPerConn = int(n)
+		}
+	case "half_close":
+		s.HalfClose, err = parseBool(text)
+	case "client_port_range":
+		s.ClientPortRange = strings.TrimSpace(text)
+	case "source":
+		s.Sources = nil
+		for _, a := range strings.Split(text, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				s.Sources = append(s.Sources, a)
+			}
+		}
+		if len(s.Sources) == 0 {
+			err = errors.New("no address: want one or more, separated by commas")
+		}
 	default:
 		return fmt.Errorf("unknown key %q%s (want one of %s)", key, suggest(key), strings.Join(Fields(), ", "))
 	}
@@ -221,6 +318,16 @@ func parseInt(text string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a whole number", text)
 	}
 	return n, nil
+}
+
+func parseBool(text string) (bool, error) {
+	switch strings.ToLower(text) {
+	case "true", "yes", "on":
+		return true, nil
+	case "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q: want true or false", text)
 }
 
 func parseRate(text string) (float64, error) {

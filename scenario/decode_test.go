@@ -24,11 +24,12 @@ func TestParseDefaultCatalogue(t *testing.T) {
 		{"client-closes", loadgen.HTTP11, loadgen.CloserClient},
 		{"keepalive", loadgen.HTTP11, loadgen.CloserNone},
 	}
-	if len(cat.Scenarios) != len(want) {
-		t.Fatalf("catalogue has %v; want %d scenarios", cat.Names(), len(want))
+	suite := cat.DefaultSuite()
+	if len(suite) != len(want) {
+		t.Fatalf("default suite has %d scenarios; want %d", len(suite), len(want))
 	}
 	for i, w := range want {
-		s := cat.Scenarios[i]
+		s := suite[i]
 		if s.Name != w.name || s.Protocol != w.protocol || s.Closer != w.closer {
 			t.Errorf("scenario %d = %s %s %s; want %s %s %s", i, s.Name, s.Protocol, s.Closer, w.name, w.protocol, w.closer)
 		}
@@ -37,6 +38,125 @@ func TestParseDefaultCatalogue(t *testing.T) {
 		}
 		if s.Rate != 4000 || time.Duration(s.Duration) != 10*time.Second {
 			t.Errorf("scenario %s: rate %g for %v; want 4000/s for 10s", s.Name, s.Rate, s.Duration)
+		}
+	}
+}
+
+func TestCloseMatrixScenarios(t *testing.T) {
+	cat, err := scenario.Parse("scenarios.yaml", twbench.DefaultCatalogue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"port-exhaustion", "server-closes-ports-free", "rst-client", "rst-server",
+		"half-close", "tcp-client-closes", "tcp-server-closes", "connect-only", "pool-recycle"} {
+		s, ok := cat.Lookup(name)
+		if !ok {
+			t.Errorf("no scenario %q in the catalogue", name)
+			continue
+		}
+		if s.Description == "" {
+			t.Errorf("scenario %s has no description", name)
+		}
+		s.ApplyDefaults()
+		if errs := s.Validate(); len(errs) > 0 {
+			t.Errorf("scenario %s: %v", name, errs)
+		}
+	}
+}
+
+func TestParseCloseMatrixKeys(t *testing.T) {
+	cat, err := scenario.Parse("s.yaml", []byte(`
+default: [raw]
+scenarios:
+  - name: raw
+    protocol: tcp
+    closer: client
+    request_size: 10
+    response_size: 0
+    half_close: true
+    client_port_range: 40000-40099
+    source: [127.0.0.2, 127.0.0.3]
+  - name: pool
+    protocol: http1.1
+    closer: server
+    requests_per_conn: 100
+    source: 127.0.0.2, ::ffff:127.0.0.4
+  - name: sized
+    protocol: tcp
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cat.DefaultSuite(); len(got) != 1 || got[0].Name != "raw" {
+		t.Errorf("default suite = %v; want [raw]", got)
+	}
+	raw, _ := cat.Lookup("raw")
+	raw.ApplyDefaults()
+	cfg := raw.Config("tcp://127.0.0.1:9")
+	if cfg.RequestSize != 10 || cfg.ResponseSize != 0 || !cfg.HalfClose || cfg.PortRange != (loadgen.PortRange{Lo: 40000, Hi: 40099}) ||
+		len(cfg.Sources) != 2 || cfg.Sources[1].String() != "127.0.0.3" {
+		t.Errorf("raw's config = %+v", cfg)
+	}
+	pool, _ := cat.Lookup("pool")
+	pool.ApplyDefaults()
+	cfg = pool.Config("http://127.0.0.1:9/")
+	if cfg.RequestsPerConn != 100 || len(cfg.Sources) != 2 || cfg.Sources[1].String() != "127.0.0.4" {
+		t.Errorf("pool's config = %+v; want 100 requests per connection, sources unmapped", cfg)
+	}
+	sized, _ := cat.Lookup("sized")
+	sized.ApplyDefaults()
+	if sized.RequestSize != scenario.DefaultRequestSize || sized.ResponseSize != scenario.DefaultResponseSize {
+		t.Errorf("tcp sizes = %d, %d; want the defaults", sized.RequestSize, sized.ResponseSize)
+	}
+}
+
+func TestCloseMatrixKeyErrors(t *testing.T) {
+	_, err := scenario.Parse("m.yaml", []byte(`
+default: [nope]
+scenarios:
+  - name: a
+    protocol: http1.1
+    closer: server
+    half_close: true
+  - name: b
+    protocol: http1.1
+    closer: none
+    requests_per_conn: 10
+  - name: c
+    protocol: http1.1
+    request_size: 10
+  - name: d
+    protocol: http1.1
+    closer: client
+    client_port_range: 5-4
+  - name: e
+    protocol: http1.1
+    closer: client
+    source: 127.0.0.1, nonsense
+  - name: f
+    protocol: tcp
+    target: http://127.0.0.1:80/
+  - name: g
+    protocol: connect
+    closer: client
+    requests_per_conn: 2
+  - name: h
+    protocol: tcp
+    request_size: 0
+`))
+	for _, want := range []string{
+		`m.yaml:2: default: no scenario "nope"`,
+		`m.yaml:7: scenario "a": half_close: the client's shutdown sends the first FIN, so it goes with closer client, not server`,
+		`m.yaml:11: scenario "b": requests_per_conn: requests per connection 10: closer none keeps connections for the whole run`,
+		`m.yaml:14: scenario "c": request_size: applies to protocol tcp, not http1.1`,
+		`m.yaml:18: scenario "d": client_port_range: "5-4": want LO-HI`,
+		`m.yaml:22: scenario "e": source: "nonsense" is not an IP address`,
+		`m.yaml:25: scenario "f": target: "http://127.0.0.1:80/": protocol tcp wants a tcp:// target`,
+		`m.yaml:29: scenario "g": requests_per_conn: requests per connection 2: connect sends no requests`,
+		`m.yaml:32: scenario "h": request_size: 0: want 1 to`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse: %v\nwant it to contain %q", err, want)
 		}
 	}
 }

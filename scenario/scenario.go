@@ -2,7 +2,9 @@ package scenario
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -24,6 +26,10 @@ const (
 	MaxConcurrency = 100_000
 	// MinRate is the lowest open-loop rate: one request per 1,000 s.
 	MinRate = 0.001
+	// The raw TCP message lengths when a tcp scenario gives none: about an
+	// HTTP request and response without the headers' variety.
+	DefaultRequestSize  = 64
+	DefaultResponseSize = 64
 )
 
 // Scenario is one workload and where it runs.
@@ -44,12 +50,29 @@ type Scenario struct {
 	Timeout        Duration `json:"timeout"`
 	SampleInterval Duration `json:"sample_interval"`
 
+	// RequestSize and ResponseSize are the raw TCP message lengths (tcp
+	// only).
+	RequestSize  int `json:"request_size,omitempty"`
+	ResponseSize int `json:"response_size,omitempty"`
+	// RequestsPerConn is how many requests a connection carries before
+	// the closer ends it; 0 is 1 (none: the whole run).
+	RequestsPerConn int `json:"requests_per_conn,omitempty"`
+	// HalfClose shuts down the client's sending side after the last
+	// request of a connection (closer client).
+	HalfClose bool `json:"half_close,omitempty"`
+	// ClientPortRange narrows the client's ephemeral ports per socket.
+	ClientPortRange string `json:"client_port_range,omitempty"`
+	// Source lists local addresses to spread connections over.
+	Sources []string `json:"source,omitempty"`
+
 	// Source is where the scenario was defined: "file:line", or "flags".
 	Source string `json:"-"`
 	// given holds the fields set from a file or flags: defaults fill in
 	// only the others, so an explicit 0 is checked, not replaced.
 	given map[string]bool
-	// lines holds the line of each field set in a file, for errors.
+	// file and lines hold the file and the line of each field set in it,
+	// for errors.
+	file  string
 	lines map[string]int
 }
 
@@ -107,6 +130,14 @@ func (s *Scenario) ApplyDefaults() {
 	if unset("sample_interval", s.SampleInterval == 0) {
 		s.SampleInterval = Duration(DefaultSampleInterval)
 	}
+	if s.Protocol == loadgen.TCP {
+		if unset("request_size", s.RequestSize == 0) {
+			s.RequestSize = DefaultRequestSize
+		}
+		if unset("response_size", s.ResponseSize == 0) {
+			s.ResponseSize = DefaultResponseSize
+		}
+	}
 }
 
 // FieldError is a problem with one field of a scenario.
@@ -136,8 +167,10 @@ func (s *Scenario) Validate() []FieldError {
 		add(field, "%v", err)
 	}
 	if s.Target != "" {
-		if _, err := loadgen.ParseTarget(s.Target); err != nil {
+		if t, err := loadgen.ParseTarget(s.Target); err != nil {
 			add("target", "%v", err)
+		} else if validProtocol(s.Protocol) && t.Scheme != s.Protocol.Scheme() {
+			add("target", "%q: protocol %s wants a %s:// target", s.Target, s.Protocol, s.Protocol.Scheme())
 		}
 	}
 	if s.Concurrency < 1 || s.Concurrency > MaxConcurrency {
@@ -161,7 +194,65 @@ func (s *Scenario) Validate() []FieldError {
 	if time.Duration(s.SampleInterval) < MinSampleInterval {
 		add("sample_interval", "%v: want at least %v", s.SampleInterval, MinSampleInterval)
 	}
+	errs = append(errs, s.validateShape()...)
 	return errs
+}
+
+// validateShape checks the fields that shape connections, naming the
+// field each problem is in.
+func (s *Scenario) validateShape() []FieldError {
+	var errs []FieldError
+	add := func(field, format string, args ...any) {
+		errs = append(errs, FieldError{field, fmt.Errorf(format, args...)})
+	}
+	if s.Protocol == loadgen.TCP {
+		if s.RequestSize < 1 || s.RequestSize > loadgen.MaxMessageSize {
+			add("request_size", "%d: want 1 to %d bytes", s.RequestSize, loadgen.MaxMessageSize)
+		}
+		if s.ResponseSize < 0 || s.ResponseSize > loadgen.MaxMessageSize {
+			add("response_size", "%d: want 0 to %d bytes", s.ResponseSize, loadgen.MaxMessageSize)
+		}
+	} else {
+		for _, f := range []string{"request_size", "response_size"} {
+			if s.given[f] {
+				add(f, "applies to protocol tcp, not %s", s.Protocol)
+			}
+		}
+	}
+	if s.given["requests_per_conn"] || s.RequestsPerConn != 0 {
+		cfg := loadgen.Config{Protocol: s.Protocol, Closer: s.Closer, RequestsPerConn: s.RequestsPerConn}
+		if s.RequestsPerConn < 1 {
+			add("requests_per_conn", "%d: want 1 or more", s.RequestsPerConn)
+		} else if err := errors.Join(cfg.ValidateRequestsPerConn()...); err != nil {
+			add("requests_per_conn", "%v", err)
+		}
+	}
+	if s.HalfClose && s.Closer != loadgen.CloserClient {
+		add("half_close", "the client's shutdown sends the first FIN, so it goes with closer client, not %s", s.Closer)
+	}
+	if s.ClientPortRange != "" {
+		if _, err := loadgen.ParsePortRange(s.ClientPortRange); err != nil {
+			add("client_port_range", "%v", err)
+		}
+	}
+	for _, a := range s.Sources {
+		if _, err := parseSource(a); err != nil {
+			add("source", "%v", err)
+		}
+	}
+	return errs
+}
+
+// parseSource parses one source address.
+func parseSource(text string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(text))
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address", text)
+	}
+	if a.IsUnspecified() || a.IsMulticast() {
+		return netip.Addr{}, fmt.Errorf("%s: want an address of this host", a)
+	}
+	return a.Unmap(), nil
 }
 
 func validProtocol(p loadgen.Protocol) bool {
@@ -194,6 +285,15 @@ func (s *Scenario) Load() string {
 // Line returns the line in its file where field was set, or 0.
 func (s *Scenario) Line(field string) int { return s.lines[field] }
 
+// Where returns where field was set, "file:line", or where the scenario
+// was defined.
+func (s *Scenario) Where(field string) string {
+	if line := s.lines[field]; line > 0 && s.file != "" {
+		return s.file + ":" + strconv.Itoa(line)
+	}
+	return s.Source
+}
+
 // ServerPolicy returns the built-in target's close policy for the
 // scenario's closer: the server closes for server, resets for server-rst,
 // and otherwise keeps connections alive so that the client can close first.
@@ -208,15 +308,42 @@ func (s *Scenario) ServerPolicy() target.Policy {
 }
 
 // Config returns the loadgen workload for the scenario against targetURL.
+// The scenario must have been validated.
 func (s *Scenario) Config(targetURL string) loadgen.Config {
-	return loadgen.Config{
-		Protocol:    s.Protocol,
-		Closer:      s.Closer,
-		Target:      targetURL,
-		Concurrency: s.Concurrency,
-		Rate:        s.Rate,
-		Duration:    time.Duration(s.Duration),
-		Requests:    s.Requests,
-		Timeout:     time.Duration(s.Timeout),
+	cfg := loadgen.Config{
+		Protocol:        s.Protocol,
+		Closer:          s.Closer,
+		Target:          targetURL,
+		Concurrency:     s.Concurrency,
+		Rate:            s.Rate,
+		Duration:        time.Duration(s.Duration),
+		Requests:        s.Requests,
+		Timeout:         time.Duration(s.Timeout),
+		RequestSize:     s.RequestSize,
+		ResponseSize:    s.ResponseSize,
+		RequestsPerConn: s.RequestsPerConn,
+		HalfClose:       s.HalfClose,
 	}
+	cfg.PortRange, _ = loadgen.ParsePortRange(s.ClientPortRange)
+	for _, text := range s.Sources {
+		if a, err := parseSource(text); err == nil {
+			cfg.Sources = append(cfg.Sources, a)
+		}
+	}
+	return cfg
+}
+
+// BuiltinTarget describes the built-in target a scenario runs against
+// when it names none: HTTP, or raw TCP for tcp and connect, with the
+// closer's server-side policy.
+func (s *Scenario) BuiltinTarget() (tcp bool, cfg target.TCPConfig) {
+	cfg = target.TCPConfig{Policy: s.ServerPolicy(), RequestsPerConn: max(s.RequestsPerConn, 1)}
+	switch s.Protocol {
+	case loadgen.TCP:
+		cfg.RequestSize, cfg.ResponseSize = s.RequestSize, s.ResponseSize
+		return true, cfg
+	case loadgen.Connect:
+		return true, cfg
+	}
+	return false, cfg
 }
