@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -40,7 +41,9 @@ type Input struct {
 	// Counters are the run's changes in the kernel's TCP counters; nil
 	// when they could not be read.
 	Counters sockstat.Counters
-	Notes    []string
+	// ServerErrors are the built-in target's connection errors by class.
+	ServerErrors map[string]int64
+	Notes        []string
 }
 
 // timeWaitAssumed is Linux's TCP_TIMEWAIT_LEN, used when no TIME_WAIT
@@ -64,6 +67,8 @@ func Build(in Input) Run {
 		Closes:         res.Closes,
 		KernelCounters: map[string]int64{},
 		Throughput:     []ThroughputPoint{},
+		PerSecond:      perSecond(res.Timeline),
+		ServerErrors:   in.ServerErrors,
 		Expectations:   []Expectation{},
 		Interrupted:    res.Interrupted,
 		Notes:          in.Notes,
@@ -140,7 +145,51 @@ func Build(in Input) Run {
 		r.TimeWaitSeconds = &secs
 	}
 	r.Ports = ports(in, tw, measured)
+	r.Exhaustion = exhaustion(res, &r.Ports)
+	if note := closerNote(in.Scenario, res.Closes); note != "" {
+		r.Notes = append(r.Notes, note)
+	}
 	return r
+}
+
+// closerNote points out connections that were not closed first by the
+// end the closer named: a server that ignored the policy, or closed
+// keep-alive connections itself.
+func closerNote(sc scenario.Scenario, c loadgen.Closes) string {
+	var asked, other int64
+	var end string
+	switch sc.Closer {
+	case loadgen.CloserClient:
+		asked, end = c.ClientFirst, "the client's FIN"
+	case loadgen.CloserServer:
+		asked, end = c.ServerFirst, "the server's FIN"
+	case loadgen.CloserClientRST:
+		asked, end = c.ClientRST, "the client's RST"
+	case loadgen.CloserServerRST:
+		asked, end = c.ServerRST, "the server's RST"
+	default:
+		if n := c.ServerFirst + c.ServerRST; n > 0 {
+			return fmt.Sprintf("the server closed %d of %d keep-alive connections before the end of the load (%d FIN, %d RST): it limits requests per connection or idle time",
+				n, c.Total(), c.ServerFirst, c.ServerRST)
+		}
+		return ""
+	}
+	other = c.Total() - asked
+	serverSide := sc.Closer == loadgen.CloserServer || sc.Closer == loadgen.CloserServerRST
+	if serverSide {
+		// Those still open when the load ended were the client's to close.
+		other -= min(c.AtEnd, other)
+	}
+	var notes []string
+	if other > 0 {
+		notes = append(notes, fmt.Sprintf("closer %s: %d of %d connections did not end with %s first (server FIN %d, client FIN %d, client RST %d, server RST %d)",
+			sc.Closer, other, c.Total(), end, c.ServerFirst, c.ClientFirst, c.ClientRST, c.ServerRST))
+	}
+	if serverSide && c.AtEnd > 0 {
+		notes = append(notes, fmt.Sprintf("%d connections were part-way through their %d requests when the load ended, and the client closed them",
+			c.AtEnd, sc.RequestsPerConn))
+	}
+	return strings.Join(notes, "; ")
 }
 
 // buildEnd summarises one end's samples; side picks the end out of a
@@ -231,8 +280,18 @@ func ports(in Input, tw time.Duration, measured bool) Ports {
 
 	lo, hi, err := in.Host.PortRange()
 	if err == nil {
+		if r, rerr := loadgen.ParsePortRange(in.Scenario.ClientPortRange); rerr == nil {
+			// The kernel applies each bound only within the host's range.
+			lo, hi = clampRange(lo, hi, int(r.Lo), int(r.Hi))
+			p.PortRangeFrom = "client_port_range"
+		}
 		p.PortRange = strconv.Itoa(lo) + "-" + strconv.Itoa(hi)
-		p.UsablePorts = in.Host.UsablePorts(lo, hi)
+		perSource := in.Host.UsablePorts(lo, hi)
+		p.UsablePorts = perSource * max(len(in.Scenario.Sources), 1)
+		for _, s := range res.Sources {
+			p.Sources = append(p.Sources, SourceUse{Address: s.Addr.String(), Connections: s.Connections,
+				NoPort: s.NoPort, UsablePorts: perSource})
+		}
 	}
 	if in.Scenario.Closer == loadgen.CloserNone {
 		// The pool's connections live as long as the run, so the lifetime
@@ -251,6 +310,19 @@ func ports(in Input, tw time.Duration, measured bool) Ports {
 	p.MaxSustainableQPS.Loopback = ceiling(p.UsablePorts, p.PortHoldS.Loopback*p.ConnectionsPerRequest)
 	p.MaxSustainableQPS.Network = ceiling(p.UsablePorts, p.PortHoldS.Network*p.ConnectionsPerRequest)
 	return p
+}
+
+// clampRange applies a per-socket range to the host's as the kernel does:
+// each bound only if it lies within the host's range.
+func clampRange(lo, hi, sLo, sHi int) (int, int) {
+	nlo, nhi := lo, hi
+	if lo <= sLo && sLo <= hi {
+		nlo = sLo
+	}
+	if lo <= sHi && sHi <= hi {
+		nhi = sHi
+	}
+	return nlo, nhi
 }
 
 // ceiling returns ports / portSeconds rounded to a whole rate, or nil when

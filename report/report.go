@@ -67,6 +67,15 @@ type Run struct {
 	// Throughput is the cumulative count of requests and errors at each
 	// sample.
 	Throughput []ThroughputPoint `json:"throughput"`
+	// PerSecond counts requests, connections and errors in each second.
+	PerSecond []SecondPoint `json:"per_second"`
+	// Exhaustion describes each resource that ran out for new
+	// connections; absent when none did.
+	Exhaustion []Exhaustion `json:"exhaustion,omitempty"`
+	// ServerErrors are the connection errors the built-in target saw, by
+	// class: a client's RST shows here as ECONNRESET. Absent for another
+	// target.
+	ServerErrors map[string]int64 `json:"server_errors,omitempty"`
 	// Sampling says how often the socket states were read, and at what
 	// cost; absent when they were not.
 	Sampling *Sampling `json:"sampling,omitempty"`
@@ -187,9 +196,16 @@ type Ports struct {
 	// (closer none) it is the pool's ports per request/s, concurrency / qps,
 	// and the ceilings are null: the pool opens no new connections.
 	PortsPerQPS float64 `json:"ports_per_qps"`
-	// UsablePorts is the ephemeral range less reserved ports.
-	UsablePorts int    `json:"usable_ports"`
-	PortRange   string `json:"port_range"`
+	// UsablePorts is the ephemeral range less reserved ports, for each
+	// source address, times the source addresses.
+	UsablePorts int `json:"usable_ports"`
+	// PortRange is the range in force: the client port range if one was
+	// given (PortRangeFrom says which), else ip_local_port_range.
+	PortRange     string `json:"port_range"`
+	PortRangeFrom string `json:"port_range_from,omitempty"`
+	// Sources is the use of each source address, when connections were
+	// spread over several.
+	Sources []SourceUse `json:"sources,omitempty"`
 
 	MaxSustainableQPS Ceilings `json:"max_sustainable_qps"`
 
@@ -202,6 +218,15 @@ type Ports struct {
 	ReuseDelayS           float64 `json:"reuse_delay_s"`
 	// PortHoldS is how long one connection holds its port in each regime.
 	PortHoldS Regimes `json:"port_hold_s"`
+}
+
+// SourceUse is what one source address was used for.
+type SourceUse struct {
+	Address     string `json:"address"`
+	Connections int64  `json:"connections"`
+	// NoPort counts its connects that found no free port.
+	NoPort      int64 `json:"EADDRNOTAVAIL"`
+	UsablePorts int   `json:"usable_ports"`
 }
 
 // Ceilings gives max_sustainable_qps in both regimes and names the one this

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/scenario"
 	"github.com/twbench/twbench/sockstat"
 )
 
@@ -44,6 +45,15 @@ func WriteText(w io.Writer, r *Report) error {
 		run := &r.Runs[i]
 		b.WriteString("\n")
 		b.WriteString(wrap(run.Scenario.Name+": "+Explain(run), 100))
+		for _, e := range run.Exhaustion {
+			b.WriteString(wrap("  "+exhaustionLine(run, &e), 100))
+		}
+		if len(run.Ports.Sources) > 0 {
+			b.WriteString(wrap("  "+sourcesLine(run), 100))
+		}
+		if n, list := counts(run.ServerErrors); n > 0 {
+			b.WriteString(wrap("  the built-in target saw "+list+" on its connections", 100))
+		}
 		for _, n := range run.Notes {
 			b.WriteString(wrap("  note: "+n, 100))
 		}
@@ -303,6 +313,46 @@ func ceilingCell(r *Run, regime string) string {
 	return s
 }
 
+// exhaustionLine says when a resource ran out and how that compares with
+// the ceiling the port figures predict.
+func exhaustionLine(r *Run, e *Exhaustion) string {
+	what := "no free client port"
+	if e.Error != loadgen.ErrAddrNotAvail.String() {
+		what = "no file descriptor"
+	}
+	msg := fmt.Sprintf("%s (%s) %s times from %s s into the load: from then on %s connection attempts/s were made and %s/s connected",
+		e.Error, what, commas(e.Count), strconv.FormatFloat(e.FirstS, 'f', 2, 64),
+		commasFloat(e.OfferedRate, 1), commasFloat(e.ConnectedRate, 1))
+	if e.PredictedRate != nil && e.Error == loadgen.ErrAddrNotAvail.String() {
+		msg += fmt.Sprintf("; the port figures predict %s/s in the %s regime (%s usable ports, each held %s)",
+			commasFloat(*e.PredictedRate, 1), e.Regime, commas(int64(r.Ports.UsablePorts)), seconds(portHold(r)))
+		if e.Ratio != nil {
+			msg += fmt.Sprintf(", measured/predicted %.2f", *e.Ratio)
+		}
+	}
+	return msg
+}
+
+func portHold(r *Run) float64 {
+	if r.Ports.MaxSustainableQPS.InForce == RegimeLoopback {
+		return r.Ports.PortHoldS.Loopback
+	}
+	return r.Ports.PortHoldS.Network
+}
+
+// sourcesLine says how the connections spread over the source addresses.
+func sourcesLine(r *Run) string {
+	var parts []string
+	for _, s := range r.Ports.Sources {
+		part := s.Address + " " + commas(s.Connections)
+		if s.NoPort > 0 {
+			part += " (" + commas(s.NoPort) + " EADDRNOTAVAIL)"
+		}
+		parts = append(parts, part)
+	}
+	return fmt.Sprintf("connections by source address, %s usable ports each: %s", commas(int64(r.Ports.Sources[0].UsablePorts)), strings.Join(parts, ", "))
+}
+
 // Explain says in one sentence which end held the TIME_WAIT and why, and
 // in another how many requests failed, if any did.
 func Explain(r *Run) string {
@@ -394,18 +444,26 @@ func why(r *Run) string {
 		switch {
 		case sc.Protocol == loadgen.HTTP10:
 			msg += ": http1.0 without keep-alive is read to EOF, as ab does, so the server is the active closer"
+		case sc.Closer == loadgen.CloserServer && sc.Protocol == loadgen.Connect:
+			msg += ": it closed each connection as soon as it accepted it, and the client waited for its EOF"
+		case sc.Closer == loadgen.CloserServer && sc.Protocol == loadgen.TCP:
+			msg += ": it closed after its response" + afterN(sc) + ", and the client waited for its EOF"
 		case sc.Closer == loadgen.CloserServer:
-			msg += ": the client sent Connection: close and waited for the server's EOF"
+			msg += ": the client sent Connection: close" + afterN(sc) + " and waited for the server's EOF"
 		default:
 			msg += fmt.Sprintf(" although the closer was %q: the server closed them itself", sc.Closer)
 		}
 		return msg + portCost(r)
 	case dominant(c.ClientFirst):
 		msg := "because the client sent the first FIN on " + percent(c.ClientFirst, total) + " of " + conns
-		switch sc.Closer {
-		case loadgen.CloserClient:
-			msg += ": it closed each one as soon as the response was read, while the server still held it open"
-		case loadgen.CloserNone:
+		switch {
+		case sc.HalfClose:
+			msg += ": its shutdown(SHUT_WR) after the request was that FIN; the server read it, answered and closed, and the client closed last yet holds the TIME_WAIT, which follows the first FIN, not the first close()"
+		case sc.Closer == loadgen.CloserClient && sc.Protocol == loadgen.Connect:
+			msg += ": it closed each one right after the handshake"
+		case sc.Closer == loadgen.CloserClient:
+			msg += ": it closed each one as soon as the response was read" + afterN(sc) + ", while the server still held it open"
+		case sc.Closer == loadgen.CloserNone:
 			each := commasFloat(float64(r.Requests)/float64(total), 0)
 			noun := "requests"
 			if each == "1" {
@@ -427,6 +485,15 @@ func why(r *Run) string {
 	return fmt.Sprintf("with the first close mixed over %s: server FIN %s, client FIN %s, client RST %s, server RST %s",
 		conns, percent(c.ServerFirst, total), percent(c.ClientFirst, total),
 		percent(c.ClientRST, total), percent(c.ServerRST, total)) + portCost(r)
+}
+
+// afterN says after how many requests connections were closed, if more
+// than one.
+func afterN(sc scenario.Scenario) string {
+	if sc.RequestsPerConn > 1 {
+		return " after " + commas(int64(sc.RequestsPerConn)) + " requests"
+	}
+	return ""
 }
 
 // portCost says what the client's share of the TIME_WAIT costs in ports.

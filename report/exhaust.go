@@ -1,0 +1,136 @@
+package report
+
+import (
+	"time"
+
+	"github.com/twbench/twbench/loadgen"
+)
+
+// SecondPoint is what happened in one second of the load (the last may be
+// shorter): requests completed, connections opened and failed requests by
+// class, counted in that second alone.
+type SecondPoint struct {
+	// T is the end of the second, in seconds from the load's start.
+	T           float64          `json:"t"`
+	Requests    int64            `json:"requests"`
+	Connections int64            `json:"connections"`
+	Errors      map[string]int64 `json:"errors,omitempty"`
+}
+
+// Exhaustion describes a run that ran out of a resource for new
+// connections: client ports (EADDRNOTAVAIL) or descriptors (EMFILE,
+// ENFILE). The run goes on; this says when it began, at what rate, and
+// how that compares with the port figures' prediction.
+type Exhaustion struct {
+	Error string `json:"error"`
+	Count int64  `json:"count"`
+	// FirstS is when the first such error came, in seconds from the load's
+	// start.
+	FirstS float64 `json:"first_s"`
+	// From the first error to the end of the load: connection attempts per
+	// second (those made and those refused) and connections made per
+	// second, which is what the resource allowed.
+	OfferedRate   float64 `json:"offered_rate"`
+	ConnectedRate float64 `json:"connected_rate"`
+	// PredictedRate is the new connections per second the port figures
+	// allow in the regime in force (max_sustainable_qps × connections per
+	// request); null when they give no ceiling. Ratio is ConnectedRate /
+	// PredictedRate.
+	PredictedRate *float64 `json:"predicted_rate"`
+	Regime        string   `json:"regime"`
+	Ratio         *float64 `json:"ratio"`
+}
+
+// exhaustionClasses are the errors of a resource running out.
+var exhaustionClasses = []loadgen.ErrorClass{loadgen.ErrAddrNotAvail, loadgen.ErrTooManyFiles, loadgen.ErrTooManyFilesSystem}
+
+// connectFailures are the classes of a connection attempt that failed.
+var connectFailures = []loadgen.ErrorClass{loadgen.ErrAddrNotAvail, loadgen.ErrTooManyFiles,
+	loadgen.ErrTooManyFilesSystem, loadgen.ErrConnRefused}
+
+func perSecond(line []loadgen.Progress) []SecondPoint {
+	out := make([]SecondPoint, 0, len(line))
+	var prev loadgen.Progress
+	for _, p := range line {
+		if p.T <= prev.T && len(out) > 0 {
+			continue
+		}
+		sp := SecondPoint{
+			T:           round(p.T.Seconds(), 3),
+			Requests:    p.Requests - prev.Requests,
+			Connections: p.Connections - prev.Connections,
+		}
+		for c := range p.Errors {
+			if n := p.Errors[c] - prev.Errors[c]; n > 0 {
+				if sp.Errors == nil {
+					sp.Errors = map[string]int64{}
+				}
+				sp.Errors[loadgen.ErrorClass(c).String()] = n
+			}
+		}
+		out = append(out, sp)
+		prev = p
+	}
+	return out
+}
+
+// attempts returns the connection attempts at p: made and refused.
+func attempts(p loadgen.Progress) float64 {
+	n := p.Connections
+	for _, c := range connectFailures {
+		n += p.Errors[c]
+	}
+	return float64(n)
+}
+
+// at interpolates the cumulative progress at t from the timeline.
+func at(line []loadgen.Progress, t time.Duration, f func(loadgen.Progress) float64) float64 {
+	var prev loadgen.Progress
+	for _, p := range line {
+		if p.T >= t {
+			if p.T == prev.T {
+				return f(p)
+			}
+			w := float64(t-prev.T) / float64(p.T-prev.T)
+			return f(prev) + w*(f(p)-f(prev))
+		}
+		prev = p
+	}
+	return f(prev)
+}
+
+func exhaustion(res *loadgen.Result, p *Ports) []Exhaustion {
+	var out []Exhaustion
+	line := res.Timeline
+	if len(line) == 0 {
+		return nil
+	}
+	end := line[len(line)-1]
+	for _, c := range exhaustionClasses {
+		n := res.Errors[c]
+		first := res.FirstErrorAt[c]
+		if n == 0 || first <= 0 {
+			continue
+		}
+		e := Exhaustion{Error: c.String(), Count: n, FirstS: round(first.Seconds(), 3), Regime: p.MaxSustainableQPS.InForce}
+		if span := (end.T - first).Seconds(); span > 0 {
+			conns := func(q loadgen.Progress) float64 { return float64(q.Connections) }
+			e.OfferedRate = round((attempts(end)-at(line, first, attempts))/span, 1)
+			e.ConnectedRate = round((conns(end)-at(line, first, conns))/span, 1)
+		}
+		ceil := p.MaxSustainableQPS.Network
+		if e.Regime == RegimeLoopback {
+			ceil = p.MaxSustainableQPS.Loopback
+		}
+		if ceil != nil && p.ConnectionsPerRequest > 0 {
+			v := round(*ceil*p.ConnectionsPerRequest, 1)
+			e.PredictedRate = &v
+			if v > 0 {
+				r := round(e.ConnectedRate/v, 3)
+				e.Ratio = &r
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
