@@ -27,6 +27,42 @@ type measureOptions struct {
 	status   io.Writer     // where a line per scenario goes (stderr)
 	notes    []string      // notes for every run
 	host     sockstat.Host // the host's settings, read once for the whole run
+	files    fileLimit
+}
+
+// fileLimit is the process's limit on open files (RLIMIT_NOFILE).
+type fileLimit struct {
+	known      bool
+	soft, hard uint64
+}
+
+// note says when the limit is too low for a scenario's connections.
+func (l fileLimit) note(sc scenario.Scenario, builtin bool) string {
+	need := uint64(sc.Concurrency) + 64 // the sampler, the listener, stdio, the runtime
+	if builtin {
+		need += uint64(sc.Concurrency) // the server's end of each connection
+	}
+	if !l.known || need <= l.soft {
+		return ""
+	}
+	return fmt.Sprintf("the open-files limit (RLIMIT_NOFILE) is %d, raised to the hard limit, and %d connections need about %d descriptors: expect EMFILE errors (raise the hard limit with ulimit -Hn)",
+		l.soft, sc.Concurrency, need)
+}
+
+// builtinTarget is the built-in target, HTTP or raw TCP.
+type builtinTarget interface {
+	URL() string
+	PeerErrors() target.PeerErrors
+	Close() error
+}
+
+// startBuiltin starts the built-in target for sc.
+func startBuiltin(sc scenario.Scenario) (builtinTarget, error) {
+	tcp, cfg := sc.BuiltinTarget()
+	if tcp {
+		return target.StartTCP("127.0.0.1:0", cfg)
+	}
+	return target.Start(cfg.Policy, target.RequestsPerConn(cfg.RequestsPerConn))
 }
 
 // measure runs one scenario: the built-in target if the scenario has no
@@ -34,13 +70,17 @@ type measureOptions struct {
 // sampling after it.
 func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (report.Run, error) {
 	in := report.Input{Scenario: sc, Target: sc.Target, Host: opts.host, Notes: append([]string(nil), opts.notes...)}
+	var srv builtinTarget
 	if sc.Target == "" {
-		srv, err := target.Start(sc.ServerPolicy())
-		if err != nil {
+		var err error
+		if srv, err = startBuiltin(sc); err != nil {
 			return report.Run{}, err
 		}
 		defer srv.Close()
 		in.Target, in.Builtin = srv.URL(), true
+	}
+	if note := opts.files.note(sc, in.Builtin); note != "" {
+		in.Notes = append(in.Notes, note)
 	}
 	gen, err := loadgen.New(sc.Config(in.Target))
 	if err != nil {
@@ -133,6 +173,10 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 	}
 	in.Result = res
 	in.Samples = samples
+	if srv != nil {
+		pe := srv.PeerErrors()
+		in.ServerErrors = map[string]int64{"ECONNRESET": pe.ECONNRESET, "other": pe.Other}
+	}
 	if in.Counters != nil {
 		in.Notes = append(in.Notes, counterNote(in.Counters)...)
 	}

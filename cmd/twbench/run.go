@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/twbench/twbench"
+	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
 	"github.com/twbench/twbench/sockstat"
@@ -34,6 +35,12 @@ func overrideFlags() []override {
 		{"requests", "requests"},
 		{"timeout", "timeout"},
 		{"sample-interval", "sample_interval"},
+		{"request-size", "request_size"},
+		{"response-size", "response_size"},
+		{"requests-per-conn", "requests_per_conn"},
+		{"half-close", "half_close"},
+		{"client-port-range", "client_port_range"},
+		{"source", "source"},
 	}
 }
 
@@ -43,8 +50,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
 	fs.SortFlags = false
 	file := fs.StringP("file", "f", "", "scenario catalogue (default: the embedded scenarios.yaml)")
-	fs.String("target", "", "http://host:port/path to load (default: the built-in target on 127.0.0.1)")
-	fs.String("protocol", "", "http1.0 (no keep-alive, read to EOF, as ab) or http1.1")
+	all := fs.Bool("all", false, "run every scenario in the catalogue, not only its default suite")
+	fs.String("target", "", "http://host:port/path or tcp://host:port to load (default: the built-in target on 127.0.0.1)")
+	fs.String("protocol", "", "http1.0 (no keep-alive, read to EOF, as ab), http1.1, tcp (raw bytes) or connect (handshake, close)")
 	fs.String("closer", "", "who sends the first FIN: client, server, client-rst, server-rst, none (keep-alive)")
 	fs.IntP("concurrency", "c", 0, "connections in flight: closed loop, or the cap in open loop (default 64)")
 	fs.Float64("rate", 0, "open-loop arrivals per second; 0 = closed loop")
@@ -52,6 +60,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Int64P("requests", "n", 0, "how many requests to send; the run stops at -d or -n, whichever comes first")
 	fs.Duration("timeout", 0, "per-request timeout, from connect to the server's close (default 10s)")
 	fs.Duration("sample-interval", 0, "socket-state sampling interval (default 100ms)")
+	fs.Int("request-size", 0, "tcp: bytes the client sends per request (default 64)")
+	fs.Int("response-size", 0, "tcp: bytes the server answers per request (default 64)")
+	fs.Int("requests-per-conn", 0, "requests per connection before the closer closes it (default 1; none: the whole run)")
+	fs.Bool("half-close", false, "closer client: shutdown(SHUT_WR) after the last request, then read to EOF")
+	fs.String("client-port-range", "", "per-socket ephemeral port range LO-HI (IP_LOCAL_PORT_RANGE, Linux 6.3+)")
+	fs.String("source", "", "local addresses to spread connections over, ADDR,ADDR,...")
 	format := fs.String("format", "", "report format: text or json (default text, or as -o's extension says)")
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
@@ -63,7 +77,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	scenarios, err := selectScenarios(fs, *file)
+	if *all && fs.NArg() > 0 {
+		return usagef("run: --all runs every scenario; name scenarios or give --all, not both")
+	}
+	scenarios, err := selectScenarios(fs, *file, *all)
 	if err != nil {
 		return err
 	}
@@ -78,11 +95,20 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	host, hostErr := sockstat.ReadHost()
+	if hostErr == nil {
+		if err := checkPortRanges(fs, scenarios, host); err != nil {
+			return err
+		}
+	}
+	if err := checkDialing(fs, scenarios); err != nil {
+		return err
+	}
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
 	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host}
 	if hostErr != nil {
 		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
 	}
+	opts.files = raiseFileLimit()
 	var failures []error
 	for _, sc := range scenarios {
 		if ctx.Err() != nil {
@@ -114,7 +140,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // selectScenarios returns the scenarios to run: those named, all of the
 // catalogue's, or one built from flags alone; each with the flags'
 // overrides applied and validated.
-func selectScenarios(fs *pflag.FlagSet, file string) ([]scenario.Scenario, error) {
+func selectScenarios(fs *pflag.FlagSet, file string, all bool) ([]scenario.Scenario, error) {
 	cat, err := loadCatalogue(file)
 	if err != nil {
 		return nil, err
@@ -129,10 +155,12 @@ func selectScenarios(fs *pflag.FlagSet, file string) ([]scenario.Scenario, error
 			}
 			picked = append(picked, s)
 		}
+	case all:
+		picked = slices.Clone(cat.Scenarios)
 	case fs.Changed("protocol") || fs.Changed("closer") || fs.Changed("target"):
 		picked = []scenario.Scenario{{Name: "ad-hoc", Description: "built from the command line", Source: "flags"}}
 	default:
-		picked = slices.Clone(cat.Scenarios)
+		picked = cat.DefaultSuite()
 	}
 
 	// Problems with a flag are reported once, naming the scenarios they
@@ -189,6 +217,56 @@ func flagFor(fs *pflag.FlagSet, key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// checkPortRanges refuses a client port range the kernel would not use as
+// given: it takes a per-socket bound only where it lies within
+// ip_local_port_range, and ignores it otherwise.
+func checkPortRanges(fs *pflag.FlagSet, scenarios []scenario.Scenario, host sockstat.Host) error {
+	lo, hi, err := host.PortRange()
+	if err != nil {
+		return nil
+	}
+	for i := range scenarios {
+		s := &scenarios[i]
+		r, err := loadgen.ParsePortRange(s.ClientPortRange)
+		if s.ClientPortRange == "" || err != nil {
+			continue
+		}
+		if int(r.Lo) >= lo && int(r.Hi) <= hi {
+			continue
+		}
+		where := "--client-port-range"
+		if !fs.Changed("client-port-range") {
+			where = fmt.Sprintf("%s: scenario %q: client_port_range", s.Where("client_port_range"), s.Name)
+		}
+		return usagef("%s: %s is not within net.ipv4.ip_local_port_range %d-%d, and the kernel ignores a per-socket bound outside it", where, r, lo, hi)
+	}
+	return nil
+}
+
+// checkDialing tries each scenario's source addresses and port range on a
+// socket before any load runs: an address this host does not have is bad
+// input, not a run that failed.
+func checkDialing(fs *pflag.FlagSet, scenarios []scenario.Scenario) error {
+	for i := range scenarios {
+		s := &scenarios[i]
+		if len(s.Sources) == 0 && s.ClientPortRange == "" {
+			continue
+		}
+		t := s.Target
+		if t == "" {
+			t = s.Protocol.Scheme() + "://127.0.0.1:1" // the built-in target's address
+		}
+		if _, err := loadgen.Check(s.Config(t)); err != nil {
+			where := "--source"
+			if !fs.Changed("source") {
+				where = fmt.Sprintf("%s: scenario %q", s.Where("source"), s.Name)
+			}
+			return usagef("%s: %w", where, err)
+		}
+	}
+	return nil
 }
 
 // loadCatalogue reads file, or the embedded catalogue if file is empty.

@@ -251,7 +251,15 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "no-such"}, `no scenario "no-such" in scenarios.yaml (have: ab-finding, client-closes, keepalive)`},
+		{[]string{"run", "no-such"}, `no scenario "no-such" in scenarios.yaml (have: ab-finding, client-closes, keepalive, port-exhaustion,`},
+		{[]string{"run", "--all", "keepalive"}, "--all runs every scenario; name scenarios or give --all, not both"},
+		{[]string{"run", "--protocol", "http1.1", "--closer", "client", "--source", "192.0.2.7"}, "--source: source 192.0.2.7: not an address of this host"},
+		{[]string{"run", "--protocol", "http1.1", "--closer", "client", "--client-port-range", "10000-10099"}, "--client-port-range: 10000-10099 is not within net.ipv4.ip_local_port_range"},
+		{[]string{"run", "--protocol", "http1.1", "--closer", "client", "--client-port-range", "9-8"}, `--client-port-range: "9-8": want LO-HI`},
+		{[]string{"run", "--protocol", "http1.1", "--closer", "server", "--half-close"}, "--half-close: the client's shutdown sends the first FIN, so it goes with closer client, not server (scenario ad-hoc)"},
+		{[]string{"run", "keepalive", "--requests-per-conn", "5"}, "--requests-per-conn: requests per connection 5: closer none keeps connections for the whole run"},
+		{[]string{"run", "--protocol", "tcp", "--target", "http://127.0.0.1:9/"}, `--target: "http://127.0.0.1:9/": protocol tcp wants a tcp:// target`},
+		{[]string{"run", "--protocol", "http1.1", "--response-size", "10"}, "--response-size: applies to protocol tcp, not http1.1"},
 		{[]string{"run", "-f", bad}, bad + `:3: rate: "lots" is not a rate`},
 		{[]string{"run", "-f", "/nonexistent.yaml"}, "read scenarios: open /nonexistent.yaml"},
 		{[]string{"run", "--rate", "-5", "keepalive"}, `--rate: -5: want 0 (closed loop) or a rate of at least 0.001 requests per second (scenario keepalive)`},
