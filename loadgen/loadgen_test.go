@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/target"
@@ -174,6 +177,10 @@ func TestHalfCloseAndRequestsPerConn(t *testing.T) {
 func TestPortRangeAndSources(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("IP_LOCAL_PORT_RANGE is Linux's")
+	}
+	if _, err := loadgen.Check(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: "http://127.0.0.1:1/",
+		Concurrency: 1, Requests: 1, Timeout: time.Second, PortRange: loadgen.PortRange{Lo: 40500, Hi: 40509}}); errors.Is(err, unix.ENOPROTOOPT) {
+		t.Skipf("this kernel has no IP_LOCAL_PORT_RANGE: %v", err)
 	}
 	var seen sync.Map
 	url := recordingServer(t, &seen)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"testing"
+	"time"
 
+	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/report"
 )
 
@@ -59,6 +61,10 @@ func noErrors(t *testing.T, r *report.Run) {
 
 func TestPortExhaustion(t *testing.T) {
 	needSampling(t)
+	if _, err := loadgen.Check(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: "http://127.0.0.1:1/",
+		Concurrency: 1, Requests: 1, Timeout: time.Second, PortRange: loadgen.PortRange{Lo: 40000, Hi: 40099}}); err != nil {
+		t.Skipf("no per-socket port range here: %v", err)
+	}
 	rep := runJSON(t, "run", "port-exhaustion", "server-closes-ports-free", "-d", "4s")
 	ex, free := &rep.Runs[0], &rep.Runs[1]
 
