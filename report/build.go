@@ -288,9 +288,15 @@ func ports(in Input, tw time.Duration, measured bool) Ports {
 		p.PortRange = strconv.Itoa(lo) + "-" + strconv.Itoa(hi)
 		perSource := in.Host.UsablePorts(lo, hi)
 		p.UsablePorts = perSource * max(len(in.Scenario.Sources), 1)
-		for _, s := range res.Sources {
-			p.Sources = append(p.Sources, SourceUse{Address: s.Addr.String(), Connections: s.Connections,
-				NoPort: s.NoPort, UsablePorts: perSource})
+		for i, s := range res.Sources {
+			use := SourceUse{Address: s.Addr.String(), Connections: s.Connections, NoPort: s.NoPort, UsablePorts: perSource}
+			for j := range in.Samples {
+				if by := in.Samples[j].BySource; i < len(by) {
+					use.PeakInUse = max(use.PeakInUse, by[i].Total())
+					use.PeakTimeWait = max(use.PeakTimeWait, int(by[i][sockstat.TimeWait]))
+				}
+			}
+			p.Sources = append(p.Sources, use)
 		}
 	}
 	if in.Scenario.Closer == loadgen.CloserNone {

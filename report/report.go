@@ -227,6 +227,11 @@ type SourceUse struct {
 	// NoPort counts its connects that found no free port.
 	NoPort      int64 `json:"EADDRNOTAVAIL"`
 	UsablePorts int   `json:"usable_ports"`
+	// PeakInUse is the most client-end sockets from the address in any
+	// sample, in any state: the ports it held. PeakTimeWait counts those
+	// in TIME_WAIT. Both are 0 when the client end was not sampled.
+	PeakInUse    int `json:"peak_in_use"`
+	PeakTimeWait int `json:"peak_time_wait"`
 }
 
 // Ceilings gives max_sustainable_qps in both regimes and names the one this

@@ -344,10 +344,11 @@ func portHold(r *Run) float64 {
 func sourcesLine(r *Run) string {
 	var parts []string
 	for _, s := range r.Ports.Sources {
-		part := s.Address + " " + commas(s.Connections)
+		part := s.Address + " " + commas(s.Connections) + " (" + commas(int64(s.PeakInUse)) + " ports in use at peak"
 		if s.NoPort > 0 {
-			part += " (" + commas(s.NoPort) + " EADDRNOTAVAIL)"
+			part += ", " + commas(s.NoPort) + " EADDRNOTAVAIL"
 		}
+		part += ")"
 		parts = append(parts, part)
 	}
 	return fmt.Sprintf("connections by source address, %s usable ports each: %s", commas(int64(r.Ports.Sources[0].UsablePorts)), strings.Join(parts, ", "))

@@ -162,10 +162,14 @@ type tally struct {
 	port           uint16
 	at             int64 // when the dump was requested, in ms on the tracker's clock
 	client, server Counts
-	clientNewTW    int
-	serverNewTW    int
-	maxTWLeftMs    uint32
-	tw             *timeWaitTracker
+	// sources are local addresses to split the client end by, as 16-byte
+	// IPv6 or IPv4-mapped addresses; bySource counts each one's sockets.
+	sources     [][16]byte
+	bySource    []Counts
+	clientNewTW int
+	serverNewTW int
+	maxTWLeftMs uint32
+	tw          *timeWaitTracker
 }
 
 // parse reads the netlink messages in b, one read's worth of the answer to
@@ -246,6 +250,9 @@ func (t *tally) add(m []byte) {
 		t.server[state]++
 	} else {
 		t.client[state]++
+		if len(t.sources) > 0 {
+			t.countSource(m, state)
+		}
 	}
 	if state != TimeWait {
 		return
@@ -258,6 +265,26 @@ func (t *tally) add(m []byte) {
 			t.serverNewTW++
 		} else {
 			t.clientNewTW++
+		}
+	}
+}
+
+// countSource counts a client-end socket for its local address, if that is
+// one of the sources.
+func (t *tally) countSource(m []byte, state State) {
+	var local [16]byte
+	switch m[0] { // idiag_family
+	case afInet:
+		local = netip.AddrFrom4([4]byte(m[8:12])).As16()
+	case afInet6:
+		local = [16]byte(m[8:24])
+	default:
+		return
+	}
+	for i, s := range t.sources {
+		if s == local {
+			t.bySource[i][state]++
+			return
 		}
 	}
 }

@@ -44,7 +44,8 @@ type sock struct {
 	timer        uint8
 	sport, dport uint16
 	cookie       uint64
-	expires      uint32 // ms
+	expires      uint32     // ms
+	src          netip.Addr // the local address; 127.0.0.1 if not set
 }
 
 // diagMsg encodes s as the 72-byte struct inet_diag_msg.
@@ -61,8 +62,16 @@ func diagMsg(s sock) []byte {
 	binary.BigEndian.PutUint16(m[4:], s.sport) // id.idiag_sport, network order
 	binary.BigEndian.PutUint16(m[6:], s.dport) // id.idiag_dport, network order
 	copy(m[8:], []byte{127, 0, 0, 1})          // id.idiag_src
-	copy(m[24:], []byte{127, 0, 0, 1})         // id.idiag_dst
-	binary.NativeEndian.PutUint32(m[40:], 1)   // id.idiag_if
+	if s.src.Is4() {
+		a := s.src.As4()
+		copy(m[8:24], make([]byte, 16))
+		copy(m[8:], a[:])
+	} else if s.src.IsValid() {
+		a := s.src.As16()
+		copy(m[8:], a[:])
+	}
+	copy(m[24:], []byte{127, 0, 0, 1})       // id.idiag_dst
+	binary.NativeEndian.PutUint32(m[40:], 1) // id.idiag_if
 	binary.NativeEndian.PutUint32(m[44:], uint32(s.cookie))
 	binary.NativeEndian.PutUint32(m[48:], uint32(s.cookie>>32))
 	binary.NativeEndian.PutUint32(m[52:], s.expires)
@@ -115,6 +124,37 @@ const (
 	testSeq  = 7
 	peerPort = 40000
 )
+
+// TestSplitBySource: client-end sockets are counted by local address for
+// the sources asked, IPv4 and IPv6; others only in the totals.
+func TestSplitBySource(t *testing.T) {
+	a2, a3, v6 := netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3"), netip.MustParseAddr("fd00::2")
+	tl := tally{port: testPort, sources: [][16]byte{a2.As16(), a3.As16(), v6.As16()}, bySource: make([]Counts, 3)}
+	b := cat(
+		diag(testSeq, sock{state: TimeWait, sport: peerPort, dport: testPort, src: a2}),
+		diag(testSeq, sock{state: TimeWait, sport: peerPort + 1, dport: testPort, src: a2}),
+		diag(testSeq, sock{state: Established, sport: peerPort, dport: testPort, src: a3}),
+		diag(testSeq, sock{family: afInet6, state: TimeWait, sport: peerPort, dport: testPort, src: v6}),
+		diag(testSeq, sock{state: TimeWait, sport: peerPort, dport: testPort}),          // 127.0.0.1: not a source
+		diag(testSeq, sock{state: TimeWait, sport: testPort, dport: peerPort, src: a2}), // the server end
+		done(testSeq),
+	)
+	if _, err := tl.parse(b, testSeq); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []Counts{
+		counts(map[State]uint32{TimeWait: 2}),
+		counts(map[State]uint32{Established: 1}),
+		counts(map[State]uint32{TimeWait: 1}),
+	} {
+		if tl.bySource[i] != want {
+			t.Errorf("source %d: %s; want %s", i, fmtCounts(tl.bySource[i]), fmtCounts(want))
+		}
+	}
+	if tl.client[TimeWait] != 4 || tl.server[TimeWait] != 1 {
+		t.Errorf("client %s, server %s; want 4 and 1 TIME_WAIT", fmtCounts(tl.client), fmtCounts(tl.server))
+	}
+}
 
 func TestParseCounts(t *testing.T) {
 	for _, tc := range []struct {

@@ -12,6 +12,9 @@ type Sample struct {
 
 	Client Counts // sockets whose remote port is the port
 	Server Counts // sockets whose local port is the port
+	// BySource splits the client end by local address, in the order of
+	// the sources the Sampler was given (SplitBySource).
+	BySource []Counts
 
 	// ClientNewTimeWait and ServerNewTimeWait count the TIME_WAIT sockets
 	// that appeared since the previous sample; in the first sample of a

@@ -17,16 +17,26 @@ const readBufLen = 32 << 10
 // Sampler reads the socket states of one address and port's two ends. It
 // holds a netlink socket and its buffers; it is not safe for concurrent use.
 type Sampler struct {
-	port   uint16
-	filter []byte
-	fd     int
-	kind   requestKind
-	seq    uint32
-	req    []byte
-	buf    []byte
-	clock  time.Time
-	tw     *timeWaitTracker
-	closed bool
+	port    uint16
+	filter  []byte
+	fd      int
+	kind    requestKind
+	seq     uint32
+	req     []byte
+	buf     []byte
+	clock   time.Time
+	tw      *timeWaitTracker
+	sources [][16]byte
+	closed  bool
+}
+
+// SplitBySource makes each sample count the client end's sockets by local
+// address too, for each of addrs (Sample.BySource).
+func (s *Sampler) SplitBySource(addrs []netip.Addr) {
+	s.sources = s.sources[:0]
+	for _, a := range addrs {
+		s.sources = append(s.sources, a.Unmap().As16())
+	}
 }
 
 // NewSampler opens a NETLINK_SOCK_DIAG socket for sampling the two ends of
@@ -110,12 +120,12 @@ func (s *Sampler) Sample() (Sample, error) {
 
 func (s *Sampler) sample() (Sample, error) {
 	at := time.Now()
-	t := tally{port: s.port, at: at.Sub(s.clock).Milliseconds(), tw: s.tw}
+	t := s.newTally(at.Sub(s.clock).Milliseconds())
 	if s.kind == legacyRequest {
 		err := s.dump(&t, legacyRequest, 0)
 		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
 			s.kind = familyRequest
-			t = tally{port: s.port, at: t.at, tw: s.tw}
+			t = s.newTally(t.at)
 		} else if err != nil {
 			return Sample{}, err
 		}
@@ -133,10 +143,19 @@ func (s *Sampler) sample() (Sample, error) {
 		Cost:              time.Since(at),
 		Client:            t.client,
 		Server:            t.server,
+		BySource:          t.bySource,
 		ClientNewTimeWait: t.clientNewTW,
 		ServerNewTimeWait: t.serverNewTW,
 		MaxTimeWaitLeft:   time.Duration(t.maxTWLeftMs) * time.Millisecond,
 	}, nil
+}
+
+func (s *Sampler) newTally(at int64) tally {
+	t := tally{port: s.port, at: at, tw: s.tw, sources: s.sources}
+	if len(s.sources) > 0 {
+		t.bySource = make([]Counts, len(s.sources))
+	}
+	return t
 }
 
 // dump sends one dump request and reads its answer into t.

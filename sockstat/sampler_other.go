@@ -24,3 +24,6 @@ func (s *Sampler) Sample() (Sample, error) {
 
 // Close does nothing.
 func (s *Sampler) Close() error { return nil }
+
+// SplitBySource does nothing on this system.
+func (s *Sampler) SplitBySource(addrs []netip.Addr) {}

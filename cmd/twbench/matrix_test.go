@@ -203,3 +203,28 @@ func TestPoolRecycle(t *testing.T) {
 	}
 	timeWaitOn(t, r, "client")
 }
+
+// TestSources: connections spread over two loopback addresses, each with
+// the whole client port range; the report gives each one's use.
+func TestSources(t *testing.T) {
+	needSampling(t)
+	r := &runJSON(t, "run", "--protocol", "http1.1", "--closer", "client", "--client-port-range", "40300-40349",
+		"--source", "127.0.0.2,127.0.0.3", "--rate", "200", "-d", "2s", "-c", "8").Runs[0]
+	p := r.Ports
+	if p.UsablePorts != 100 || len(p.Sources) != 2 {
+		t.Fatalf("usable_ports %d, sources %+v; want 2 × 50", p.UsablePorts, p.Sources)
+	}
+	var conns int64
+	for i, s := range p.Sources {
+		want := []string{"127.0.0.2", "127.0.0.3"}[i]
+		// Each address's 50 ports come back a second after their close:
+		// about 50 connections a second each, and the rest EADDRNOTAVAIL.
+		if s.Address != want || s.UsablePorts != 50 || s.PeakInUse == 0 || s.PeakInUse > 50 || s.NoPort == 0 {
+			t.Errorf("source %d = %+v; want %s, 50 ports, at most 50 in use, some EADDRNOTAVAIL", i, s, want)
+		}
+		conns += s.Connections
+	}
+	if conns != r.Connections || r.Errors["EADDRNOTAVAIL"] != p.Sources[0].NoPort+p.Sources[1].NoPort {
+		t.Errorf("sources' connections %d and errors %v; want the run's %d and %d", conns, p.Sources, r.Connections, r.Errors["EADDRNOTAVAIL"])
+	}
+}

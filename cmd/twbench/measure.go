@@ -82,7 +82,8 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 	if note := opts.files.note(sc, in.Builtin); note != "" {
 		in.Notes = append(in.Notes, note)
 	}
-	gen, err := loadgen.New(sc.Config(in.Target))
+	cfg := sc.Config(in.Target)
+	gen, err := loadgen.New(cfg)
 	if err != nil {
 		return report.Run{}, err
 	}
@@ -98,6 +99,7 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 		}
 	} else {
 		defer sampler.Close()
+		sampler.SplitBySource(cfg.Sources)
 		if !in.Builtin && !isLocal(addr.IP) {
 			in.ServerUnsampled = "the target " + addr.String() + " is not on this host"
 		}
