@@ -41,6 +41,9 @@ type Input struct {
 	// when they could not be read.
 	Counters sockstat.Counters
 	Notes    []string
+	// Remote, if set, is the server end as a remote agent saw it; the
+	// server counts of Samples are then not used.
+	Remote *Remote
 }
 
 // timeWaitAssumed is Linux's TCP_TIMEWAIT_LEN, used when no TIME_WAIT
@@ -112,9 +115,14 @@ func Build(in Input) Run {
 	r.Client = buildEnd(in.Samples, res, in.ClientUnsampled, func(s *sockstat.Sample) (*sockstat.Counts, int) {
 		return &s.Client, s.ClientNewTimeWait
 	})
-	r.Server = buildEnd(in.Samples, res, in.ServerUnsampled, func(s *sockstat.Sample) (*sockstat.Counts, int) {
-		return &s.Server, s.ServerNewTimeWait
-	})
+	if in.Remote != nil {
+		r.Server = buildRemoteEnd(in.Remote, res)
+		r.Notes = append(r.Notes, remoteNotes(in.Remote, &r.Server, r.DurationS)...)
+	} else {
+		r.Server = buildEnd(in.Samples, res, in.ServerUnsampled, func(s *sockstat.Sample) (*sockstat.Counts, int) {
+			return &s.Server, s.ServerNewTimeWait
+		})
+	}
 	var twLeft time.Duration
 	for i := range in.Samples {
 		s := &in.Samples[i]

@@ -172,6 +172,9 @@ func writeTable(b *bytes.Buffer, runs []Run) {
 			return otherStates(e.Peak)
 		})
 	}
+	if slices.ContainsFunc(runs, func(r Run) bool { return r.Server.Source == SourceAgent }) {
+		add("server end from", agentCell)
+	}
 	add("ports per qps", func(r *Run) string { return seconds(r.Ports.PortsPerQPS) })
 	add("max qps, network", func(r *Run) string { return ceilingCell(r, RegimeNetwork) })
 	add("max qps, loopback", func(r *Run) string { return ceilingCell(r, RegimeLoopback) })

@@ -66,9 +66,7 @@ func StartOn(addr string, p Policy) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target: listen on %s: %w", addr, err)
 	}
-	if p == Reset {
-		ln = resetListener{ln}
-	}
+	ln = resetListener{ln, p == Reset}
 	s := &Server{policy: p, ln: ln, served: make(chan error, 1), conns: make(map[net.Conn]struct{})}
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -89,8 +87,13 @@ func (s *Server) Addr() *net.TCPAddr {
 	return s.ln.Addr().(*net.TCPAddr)
 }
 
-// resetListener hands out connections that close with RST.
-type resetListener struct{ net.Listener }
+// resetListener hands out connections that can close with RST: all of
+// them when the server's policy is Reset, others when a request asks for it
+// (PolicyHeader).
+type resetListener struct {
+	net.Listener
+	reset bool
+}
 
 func (l resetListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
@@ -101,20 +104,28 @@ func (l resetListener) Accept() (net.Conn, error) {
 	if !ok {
 		return c, nil
 	}
-	return resetConn{tc}, nil
+	rc := &resetConn{TCPConn: tc}
+	rc.reset.Store(l.reset)
+	return rc, nil
 }
 
-// resetConn closes with SO_LINGER {1, 0}, so the kernel sends RST and keeps
-// no TIME_WAIT. An RST also discards what is still in the send queue, so
-// Close first waits, briefly, for the response to leave it.
-type resetConn struct{ *net.TCPConn }
+// resetConn closes with SO_LINGER {1, 0} when reset is set, so the kernel
+// sends RST and keeps no TIME_WAIT. An RST also discards what is still in
+// the send queue, so Close first waits, briefly, for the response to leave
+// it.
+type resetConn struct {
+	*net.TCPConn
+	reset atomic.Bool
+}
 
 // drainWait bounds how long a Reset close waits for the send queue.
 const drainWait = 200 * time.Millisecond
 
-func (c resetConn) Close() error {
-	waitSent(c.TCPConn, drainWait)
-	_ = c.SetLinger(0)
+func (c *resetConn) Close() error {
+	if c.reset.Load() {
+		waitSent(c.TCPConn, drainWait)
+		_ = c.SetLinger(0)
+	}
 	return c.TCPConn.Close()
 }
 
@@ -130,11 +141,30 @@ func (s *Server) Policy() Policy { return s.policy }
 // RST, a malformed request): fasthttp's log lines, counted, not printed.
 func (s *Server) Errors() int64 { return s.errors.Load() }
 
+// PolicyHeader is the request header that overrides the server's close
+// policy for the connection the request came on: "X-Twbench-Close: rst".
+// With it, one server serves every closer of a suite.
+const PolicyHeader = "X-Twbench-Close"
+
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	policy := s.policy
+	if v := ctx.Request.Header.Peek(PolicyHeader); len(v) > 0 {
+		if policy = Policy(v); !policy.Valid() {
+			ctx.SetStatusCode(fasthttp.StatusBadRequest)
+			ctx.SetBodyString(fmt.Sprintf("%s: %q is not a close policy (keep-alive, close, rst)\n", PolicyHeader, v))
+			ctx.SetConnectionClose()
+			return
+		}
+	}
 	ctx.SetContentType("text/plain")
 	ctx.SetBodyString(Body)
-	if s.policy != KeepAlive {
-		// With Reset, the connection's Close sends the RST (resetConn).
+	if policy == Reset {
+		// The connection's Close sends the RST.
+		if rc, ok := ctx.Conn().(*resetConn); ok {
+			rc.reset.Store(true)
+		}
+	}
+	if policy != KeepAlive {
 		ctx.SetConnectionClose()
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -27,6 +28,8 @@ type measureOptions struct {
 	status   io.Writer     // where a line per scenario goes (stderr)
 	notes    []string      // notes for every run
 	host     sockstat.Host // the host's settings, read once for the whole run
+	// agent, if set, reads the server end from a remote twbench agent.
+	agent *sockstat.AgentClient
 }
 
 // measure runs one scenario: the built-in target if the scenario has no
@@ -61,6 +64,16 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 		if !in.Builtin && !isLocal(addr.IP) {
 			in.ServerUnsampled = "the target " + addr.String() + " is not on this host"
 		}
+	}
+	var remote *remoteEnd
+	if opts.agent != nil {
+		ap := addr.AddrPort()
+		remote = startRemote(ctx, opts.agent, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), time.Duration(sc.SampleInterval))
+		defer func() {
+			if in.Remote == nil {
+				remote.stop()
+			}
+		}()
 	}
 	before, countersErr := sockstat.ReadCounters()
 
@@ -97,6 +110,9 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 	// The baseline, taken before the first connection: TIME_WAIT sockets
 	// already there are not the run's. The sampling loop's own first sample
 	// would race with the load's start.
+	if remote != nil {
+		remote.waitFirst(ctx)
+	}
 	if sampler != nil {
 		if s, err := sampler.Sample(); err == nil {
 			record(s)
@@ -126,6 +142,9 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 		}
 	}
 
+	if remote != nil {
+		in.Remote = remote.stop()
+	}
 	if countersErr == nil {
 		if after, err := sockstat.ReadCounters(); err == nil {
 			in.Counters = after.Sub(before)

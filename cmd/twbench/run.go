@@ -55,6 +55,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	format := fs.String("format", "", "report format: text or json (default text, or as -o's extension says)")
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
+	serverAgent := fs.String("server-agent", "", "read the server end from the twbench agent at this URL (http://host:9911); its token from $TWBENCH_TOKEN")
 	if err := parseFlags(fs, args, stdout, runSynopsis); err != nil {
 		return err
 	}
@@ -64,6 +65,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	scenarios, err := selectScenarios(fs, *file)
+	if err != nil {
+		return err
+	}
+	agent, err := agentClient(*serverAgent)
 	if err != nil {
 		return err
 	}
@@ -79,7 +84,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	host, hostErr := sockstat.ReadHost()
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
-	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host}
+	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host, agent: agent}
 	if hostErr != nil {
 		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
 	}
