@@ -181,7 +181,12 @@ func (t Target) Resolve() (*net.TCPAddr, error) {
 // those that leave it open, last for the one after which the server is to
 // close it.
 func request(p Protocol, c Closer, t Target) (keep, last []byte) {
-	const tail = "User-Agent: twbench\r\nAccept: */*\r\n"
+	tail := "User-Agent: twbench\r\nAccept: */*\r\n"
+	if c == CloserServerRST {
+		// Asks `twbench serve` to reset, whatever its listener's policy, so
+		// one server serves every closer; other servers ignore it.
+		tail += "X-Twbench-Close: rst\r\n"
+	}
 	if p == HTTP10 {
 		// What ab sends: no Connection header, so the server closes.
 		r := []byte("GET " + t.Path + " HTTP/1.0\r\nHost: " + t.Host + "\r\n" + tail + "\r\n")
