@@ -174,4 +174,3 @@ func TestNginxKeepaliveRequests(t *testing.T) {
 			r.Requests, r.Closes.ServerFirst, r.Closes.ClientFirst)
 	}
 }
-

@@ -161,4 +161,3 @@ func errorCount(r *report.Run) int64 {
 	}
 	return n
 }
-
