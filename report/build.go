@@ -261,13 +261,17 @@ func ports(in Input, tw time.Duration, measured bool) Ports {
 	return p
 }
 
-// ceiling returns ports / portSeconds rounded to a whole rate, or nil when
-// requests cost no port time.
+// ceiling returns ports / portSeconds, or nil when requests cost no port
+// time. It is rounded to a whole rate, but below 100/s to two decimals: a
+// narrow port range's 200 / 60 s is 3.33/s, not 3.
 func ceiling(ports int, portSeconds float64) *float64 {
 	if portSeconds <= 0 {
 		return nil
 	}
 	v := math.Round(float64(ports) / portSeconds)
+	if v < 100 {
+		v = round(float64(ports)/portSeconds, 2)
+	}
 	return &v
 }
 
