@@ -81,8 +81,38 @@ func buildRemoteEnd(rem *Remote, res *loadgen.Result) End {
 	}
 	if len(e.Gaps) > 0 {
 		e.MissingFrom = &e.Gaps[0].From
+		// New TIME_WAIT sockets were counted only while the agent
+		// streamed: divide by the requests made then.
+		if n := sampledRequests(rem, res); n > 0 {
+			v := round(float64(e.NewTimeWait)/float64(n), 4)
+			e.TimeWaitPerRequest = &v
+			e.RequestsSampled = &n
+		} else {
+			e.TimeWaitPerRequest = nil
+		}
 	}
 	return e
+}
+
+// sampledRequests returns the requests completed while the agent streamed:
+// all of them, less those completed within its gaps.
+func sampledRequests(rem *Remote, res *loadgen.Result) int64 {
+	n := res.Requests
+	for _, g := range rem.Gaps {
+		before, after := int64(0), res.Requests
+		for i := range rem.Samples {
+			s := &rem.Samples[i]
+			if !s.At.After(g.From) {
+				before = s.Requests
+			}
+			if !g.To.IsZero() && !s.At.Before(g.To) {
+				after = s.Requests
+				break
+			}
+		}
+		n -= max(after-before, 0)
+	}
+	return max(n, 0)
 }
 
 // remoteNotes say where the server end came from and what is missing of it.
@@ -107,7 +137,11 @@ func remoteNotes(rem *Remote, e *End, runEnd float64) []string {
 		notes = append(notes, fmt.Sprintf("server end: no samples from t=%.2f s %s (the load ended at t=%.2f s): %s", g.From, to, runEnd, g.Reason))
 	}
 	if len(e.Gaps) > 0 && e.Sampled {
-		notes = append(notes, "server end: its final counts are those of the last sample, and TIME_WAIT sockets that came and went, or appeared, in the gaps are not in new_time_wait")
+		msg := "server end: its final counts are those of the last sample, and TIME_WAIT sockets that appeared in the gaps are not in new_time_wait"
+		if e.RequestsSampled != nil {
+			msg += fmt.Sprintf("; new TIME_WAIT per request is over the %d requests completed while the agent streamed", *e.RequestsSampled)
+		}
+		notes = append(notes, msg)
 	}
 	if e.Sampled && rem.Counters == nil {
 		notes = append(notes, "server end: the agent host's kernel counters were not read at both ends of the run")

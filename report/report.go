@@ -137,9 +137,11 @@ type End struct {
 	KernelCounters map[string]int64 `json:"kernel_counters,omitempty"`
 	// Gaps are the spans the agent sent no samples for, and why;
 	// MissingFrom is the start of the first, in seconds from the load's
-	// start.
-	Gaps        []Gap    `json:"gaps,omitempty"`
-	MissingFrom *float64 `json:"missing_from,omitempty"`
+	// start. With gaps, TimeWaitPerRequest divides by RequestsSampled, the
+	// requests completed while the agent streamed.
+	Gaps            []Gap    `json:"gaps,omitempty"`
+	MissingFrom     *float64 `json:"missing_from,omitempty"`
+	RequestsSampled *int64   `json:"requests_sampled,omitempty"`
 }
 
 // Point is one sample of an end: seconds from the load's start, and the

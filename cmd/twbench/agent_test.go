@@ -93,6 +93,9 @@ func TestServerAgentDies(t *testing.T) {
 	if last := s.Series[len(s.Series)-1].T; last > g.From {
 		t.Errorf("a server sample at t=%.3f, after the gap began at %.3f", last, g.From)
 	}
+	if s.RequestsSampled == nil || *s.RequestsSampled >= r.Requests || s.TimeWaitPerRequest == nil || *s.TimeWaitPerRequest < 0.9 || *s.TimeWaitPerRequest > 1 {
+		t.Errorf("server end: time_wait_per_request %v over %v requests; want about 1 over those before the gap", s.TimeWaitPerRequest, s.RequestsSampled)
+	}
 	if !strings.Contains(g.Reason, agent.URL) {
 		t.Errorf("gap reason %q; want it to name the agent", g.Reason)
 	}

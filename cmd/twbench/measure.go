@@ -68,7 +68,8 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 	var remote *remoteEnd
 	if opts.agent != nil {
 		ap := addr.AddrPort()
-		remote = startRemote(ctx, opts.agent, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), time.Duration(sc.SampleInterval))
+		remote = startRemote(ctx, opts.agent, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), time.Duration(sc.SampleInterval),
+			func() (int64, int64) { return gen.Completed(), gen.Failed() })
 		defer func() {
 			if in.Remote == nil {
 				remote.stop()

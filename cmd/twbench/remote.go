@@ -38,6 +38,8 @@ func agentStall(interval time.Duration) time.Duration {
 type remoteEnd struct {
 	client *sockstat.AgentClient
 	query  sockstat.SeriesQuery
+	// progress returns the requests completed and failed so far.
+	progress func() (completed, failed int64)
 
 	first  chan struct{} // closed at the first sample
 	cancel context.CancelFunc
@@ -52,10 +54,12 @@ type remoteEnd struct {
 
 // startRemote probes the agent's clock and settings, then streams the
 // server end of target until stop.
-func startRemote(ctx context.Context, client *sockstat.AgentClient, target netip.AddrPort, interval time.Duration) *remoteEnd {
+func startRemote(ctx context.Context, client *sockstat.AgentClient, target netip.AddrPort, interval time.Duration,
+	progress func() (completed, failed int64)) *remoteEnd {
 	r := &remoteEnd{
-		client: client,
-		query:  sockstat.SeriesQuery{Target: target, Interval: interval},
+		client:   client,
+		query:    sockstat.SeriesQuery{Target: target, Interval: interval},
+		progress: progress,
 		first:  make(chan struct{}),
 		done:   make(chan struct{}),
 		rem:    report.Remote{URL: client.URL()},
@@ -131,7 +135,8 @@ func (r *remoteEnd) add(s sockstat.Sample) {
 		r.rem.Gaps[len(r.rem.Gaps)-1].To = s.At
 		r.gapOpen = false
 	}
-	r.rem.Samples = append(r.rem.Samples, report.Sample{Sample: s})
+	done, failed := r.progress()
+	r.rem.Samples = append(r.rem.Samples, report.Sample{Sample: s, Requests: done, Errors: failed})
 	r.last = s.At
 }
 
