@@ -60,9 +60,9 @@ func startRemote(ctx context.Context, client *sockstat.AgentClient, target netip
 		client:   client,
 		query:    sockstat.SeriesQuery{Target: target, Interval: interval},
 		progress: progress,
-		first:  make(chan struct{}),
-		done:   make(chan struct{}),
-		rem:    report.Remote{URL: client.URL()},
+		first:    make(chan struct{}),
+		done:     make(chan struct{}),
+		rem:      report.Remote{URL: client.URL()},
 	}
 	began := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, agentCallTimeout)
