@@ -141,6 +141,11 @@ func Build(in Input) Run {
 				time.Duration(r.Sampling.MeanIntervalS*float64(time.Second)).Round(time.Millisecond), r.Sampling.MaxCostMS))
 		}
 	}
+	if in.Remote != nil {
+		// The server host's own timers: in a run where only the server
+		// holds TIME_WAIT, they are the only measure.
+		twLeft = max(twLeft, in.Remote.maxTimeWaitLeft())
+	}
 	tw, measured := timeWaitAssumed, false
 	if twLeft > 0 {
 		tw, measured = twLeft, true

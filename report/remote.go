@@ -51,6 +51,14 @@ type Gap struct {
 	Reason string   `json:"reason"`
 }
 
+func (rem *Remote) maxTimeWaitLeft() time.Duration {
+	var d time.Duration
+	for i := range rem.Samples {
+		d = max(d, rem.Samples[i].MaxTimeWaitLeft)
+	}
+	return d
+}
+
 // buildRemoteEnd summarises the server end from an agent's samples.
 func buildRemoteEnd(rem *Remote, res *loadgen.Result) End {
 	e := buildEnd(rem.Samples, res, rem.Unreachable, func(s *sockstat.Sample) (*sockstat.Counts, int) {

@@ -83,6 +83,22 @@ func TestRemoteServerEnd(t *testing.T) {
 		}
 	}
 
+	// In a run where only the server host held TIME_WAIT, its timers are
+	// the measure of the TIME_WAIT length.
+	srv := samples(true, 4000)
+	for i := range srv {
+		srv[i].MaxTimeWaitLeft = 59900 * time.Millisecond
+	}
+	quiet := samples(false, 0)
+	for i := range quiet {
+		quiet[i].MaxTimeWaitLeft = 0
+	}
+	r0 := report.Build(report.Input{Scenario: sc("x", loadgen.HTTP10, loadgen.CloserServer), Result: res,
+		Samples: quiet, Host: host("2", "1"), Remote: &report.Remote{URL: "http://a:9911", Samples: srv}})
+	if r0.TimeWaitSeconds == nil || *r0.TimeWaitSeconds != 59.9 {
+		t.Errorf("time_wait_seconds %v; want 59.9 from the agent's samples", r0.TimeWaitSeconds)
+	}
+
 	// Never reached: not sampled, and why.
 	r := report.Build(report.Input{Scenario: sc("x", loadgen.HTTP10, loadgen.CloserServer), Result: res,
 		Samples: samples(false, 0), Host: host("2", "1"),
