@@ -125,6 +125,9 @@ func TestTwoHosts(t *testing.T) {
 		t.Errorf("server closes: server (%s) new TIME_WAIT %d, client %d; want about 800 on the server from its agent, 0 on the client",
 			r.Server.Source, r.Server.NewTimeWait, r.Client.NewTimeWait)
 	}
+	if r.TimeWaitSeconds == nil {
+		t.Errorf("server closes: time_wait_seconds null; want it measured on the server host")
+	}
 	if h := r.Server.Host; h == nil || h.Sysctl["net.ipv4.ip_local_port_range"] == fmt.Sprintf("%d %d", nsPortLo, nsPortHi) {
 		t.Errorf("server host settings %v; want the server namespace's own, not the client's narrow range", h)
 	}
