@@ -109,21 +109,26 @@ func TestTwoHosts(t *testing.T) {
 			r.Requests, r.Server.Sampled, r.Server.Reason)
 	}
 
-	// ab's way, the server closing: 800 connections from 200 ports, no
+	// ab's way, the server closing: 600 connections from 200 ports, no
 	// error, every TIME_WAIT on the server host.
 	r = runIn(t, clientNS, token, "--target", target, "--protocol", "http1.0", "--closer", "server",
-		"--rate", "400", "-d", "2s", "--server-agent", agent)
-	t.Logf("server closes over veth: %d requests, errors %v; server (agent %s, clock %+.2f ms) new TIME_WAIT %d; client %d",
-		r.Requests, r.Errors, r.Server.AgentURL, deref(r.Server.ClockOffsetMS), r.Server.NewTimeWait, r.Client.NewTimeWait)
-	if r.Requests != 800 || errorCount(r) != 0 {
-		t.Errorf("server closes: %d requests, errors %v; want 800, none failed: the client holds no TIME_WAIT", r.Requests, r.Errors)
+		"--rate", "300", "-d", "2s", "--server-agent", agent)
+	t.Logf("server closes over veth: %d requests, errors %v; server (agent %s, clock %+.2f ms) new TIME_WAIT %d, its kernel's TW counter +%d; client %d",
+		r.Requests, r.Errors, r.Server.AgentURL, deref(r.Server.ClockOffsetMS), r.Server.NewTimeWait, r.Server.KernelCounters["TW"], r.Client.NewTimeWait)
+	if r.Requests != 600 || errorCount(r) != 0 {
+		t.Errorf("server closes: %d requests, errors %v; want 600, none failed: the client holds no TIME_WAIT", r.Requests, r.Errors)
 	}
-	// Each client port comes back every 0.5 s, and its SYN takes over the
-	// server's TIME_WAIT on the same 4-tuple: a few are gone before the
-	// next sample.
-	if r.Server.Source != report.SourceAgent || r.Server.NewTimeWait < 600 || r.Client.NewTimeWait != 0 {
-		t.Errorf("server closes: server (%s) new TIME_WAIT %d, client %d; want about 800 on the server from its agent, 0 on the client",
+	// Each client port comes back about every 0.7 s, and its SYN takes
+	// over the server's TIME_WAIT on the same 4-tuple: some are gone before
+	// the next sample, which the host's other sockets can slow to a few
+	// tenths of a second.
+	if r.Server.Source != report.SourceAgent || r.Server.NewTimeWait < 360 || r.Client.NewTimeWait != 0 {
+		t.Errorf("server closes: server (%s) new TIME_WAIT %d, client %d; want most of the 600 on the server from its agent, 0 on the client",
 			r.Server.Source, r.Server.NewTimeWait, r.Client.NewTimeWait)
+	}
+	// The server namespace is the test's own: its kernel counter is exact.
+	if got := r.Server.KernelCounters["TW"]; got != 600 {
+		t.Errorf("server closes: the server host's TW counter rose by %d; want 600, one per connection", got)
 	}
 	if r.TimeWaitSeconds == nil {
 		t.Errorf("server closes: time_wait_seconds null; want it measured on the server host")
