@@ -326,6 +326,15 @@ func (t Target) Resolve() (*net.TCPAddr, error) {
 // close it.
 func request(cfg Config, t Target) (keep, last []byte) {
 	const tail = "User-Agent: twbench\r\nAccept: */*\r\n"
+	closing := ""
+	switch cfg.Closer {
+	case CloserServer:
+		closing = "Connection: close\r\n"
+	case CloserServerRST:
+		// The header asks `twbench serve` to reset, whatever its listener's
+		// policy, so one server serves every closer; other servers ignore it.
+		closing = "Connection: close\r\nX-Twbench-Close: rst\r\n"
+	}
 	switch cfg.Protocol {
 	case Connect:
 		return nil, nil
@@ -335,13 +344,17 @@ func request(cfg Config, t Target) (keep, last []byte) {
 		return r, r
 	case HTTP10:
 		// What ab sends: no Connection header, so the server closes.
-		r := []byte("GET " + t.Path + " HTTP/1.0\r\nHost: " + t.Host + "\r\n" + tail + "\r\n")
+		rst := ""
+		if cfg.Closer == CloserServerRST {
+			rst = "X-Twbench-Close: rst\r\n"
+		}
+		r := []byte("GET " + t.Path + " HTTP/1.0\r\nHost: " + t.Host + "\r\n" + rst + tail + "\r\n")
 		return r, r
 	}
 	keep = []byte("GET " + t.Path + " HTTP/1.1\r\nHost: " + t.Host + "\r\n" + tail + "\r\n")
 	last = keep
-	if cfg.Closer == CloserServer || cfg.Closer == CloserServerRST {
-		last = []byte("GET " + t.Path + " HTTP/1.1\r\nHost: " + t.Host + "\r\nConnection: close\r\n" + tail + "\r\n")
+	if closing != "" {
+		last = []byte("GET " + t.Path + " HTTP/1.1\r\nHost: " + t.Host + "\r\n" + closing + tail + "\r\n")
 	}
 	return keep, last
 }

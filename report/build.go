@@ -44,6 +44,9 @@ type Input struct {
 	// ServerErrors are the built-in target's connection errors by class.
 	ServerErrors map[string]int64
 	Notes        []string
+	// Remote, if set, is the server end as a remote agent saw it; the
+	// server counts of Samples are then not used.
+	Remote *Remote
 }
 
 // timeWaitAssumed is Linux's TCP_TIMEWAIT_LEN, used when no TIME_WAIT
@@ -117,9 +120,14 @@ func Build(in Input) Run {
 	r.Client = buildEnd(in.Samples, res, in.ClientUnsampled, func(s *sockstat.Sample) (*sockstat.Counts, int) {
 		return &s.Client, s.ClientNewTimeWait
 	})
-	r.Server = buildEnd(in.Samples, res, in.ServerUnsampled, func(s *sockstat.Sample) (*sockstat.Counts, int) {
-		return &s.Server, s.ServerNewTimeWait
-	})
+	if in.Remote != nil {
+		r.Server = buildRemoteEnd(in.Remote, res)
+		r.Notes = append(r.Notes, remoteNotes(in.Remote, &r.Server, r.DurationS)...)
+	} else {
+		r.Server = buildEnd(in.Samples, res, in.ServerUnsampled, func(s *sockstat.Sample) (*sockstat.Counts, int) {
+			return &s.Server, s.ServerNewTimeWait
+		})
+	}
 	var twLeft time.Duration
 	for i := range in.Samples {
 		s := &in.Samples[i]
@@ -137,6 +145,11 @@ func Build(in Input) Run {
 				"sampling slowed to every %s on average: a sample took up to %.1f ms (the kernel walks every socket on the host), and the sampler keeps itself under 5%% of a core",
 				time.Duration(r.Sampling.MeanIntervalS*float64(time.Second)).Round(time.Millisecond), r.Sampling.MaxCostMS))
 		}
+	}
+	if in.Remote != nil {
+		// The server host's own timers: in a run where only the server
+		// holds TIME_WAIT, they are the only measure.
+		twLeft = max(twLeft, in.Remote.maxTimeWaitLeft())
 	}
 	tw, measured := timeWaitAssumed, false
 	if twLeft > 0 {
@@ -331,13 +344,17 @@ func clampRange(lo, hi, sLo, sHi int) (int, int) {
 	return nlo, nhi
 }
 
-// ceiling returns ports / portSeconds rounded to a whole rate, or nil when
-// requests cost no port time.
+// ceiling returns ports / portSeconds, or nil when requests cost no port
+// time. It is rounded to a whole rate, but below 100/s to two decimals: a
+// narrow port range's 200 / 60 s is 3.33/s, not 3.
 func ceiling(ports int, portSeconds float64) *float64 {
 	if portSeconds <= 0 {
 		return nil
 	}
 	v := math.Round(float64(ports) / portSeconds)
+	if v < 100 {
+		v = round(float64(ports)/portSeconds, 2)
+	}
 	return &v
 }
 

@@ -130,6 +130,27 @@ type End struct {
 	NewTimeWait        int64    `json:"new_time_wait"`
 	TimeWaitPerRequest *float64 `json:"time_wait_per_request"`
 	Series             []Point  `json:"series"`
+
+	// Source is "agent" when a remote `twbench agent` sampled the end, at
+	// AgentURL; absent when it was sampled on this host. The agent's
+	// series is on this host's time axis: ClockOffsetMS is the agent's
+	// clock minus this host's, good to about ClockRTTMS/2. Matched is the
+	// address and port the agent filtered on; Host and KernelCounters are
+	// the agent host's settings and the run's changes in its counters.
+	Source         string           `json:"source,omitempty"`
+	AgentURL       string           `json:"agent_url,omitempty"`
+	ClockOffsetMS  *float64         `json:"clock_offset_ms,omitempty"`
+	ClockRTTMS     *float64         `json:"clock_rtt_ms,omitempty"`
+	Matched        string           `json:"matched,omitempty"`
+	Host           *sockstat.Host   `json:"host,omitempty"`
+	KernelCounters map[string]int64 `json:"kernel_counters,omitempty"`
+	// Gaps are the spans the agent sent no samples for, and why;
+	// MissingFrom is the start of the first, in seconds from the load's
+	// start. With gaps, TimeWaitPerRequest divides by RequestsSampled, the
+	// requests completed while the agent streamed.
+	Gaps            []Gap    `json:"gaps,omitempty"`
+	MissingFrom     *float64 `json:"missing_from,omitempty"`
+	RequestsSampled *int64   `json:"requests_sampled,omitempty"`
 }
 
 // Point is one sample of an end: seconds from the load's start, and the

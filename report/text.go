@@ -182,6 +182,9 @@ func writeTable(b *bytes.Buffer, runs []Run) {
 			return otherStates(e.Peak)
 		})
 	}
+	if slices.ContainsFunc(runs, func(r Run) bool { return r.Server.Source == SourceAgent }) {
+		add("server end from", agentCell)
+	}
 	add("ports per qps", func(r *Run) string { return seconds(r.Ports.PortsPerQPS) })
 	add("max qps, network", func(r *Run) string { return ceilingCell(r, RegimeNetwork) })
 	add("max qps, loopback", func(r *Run) string { return ceilingCell(r, RegimeLoopback) })
@@ -305,7 +308,7 @@ func ceilingCell(r *Run, regime string) string {
 		// Ports are not what limits such a rate; JSON has the figure.
 		s = "> " + commasFloat(ceilingShown, 0) + "/s"
 	default:
-		s = commasFloat(*v, 0) + "/s"
+		s = rateText(*v) + "/s"
 	}
 	if r.Ports.MaxSustainableQPS.InForce == regime {
 		s += " (in force)"
@@ -509,12 +512,21 @@ func portCost(r *Run) string {
 		return ""
 	}
 	msg := fmt.Sprintf("; each request holds a client port for %s, so one source address sustains about %s new connections/s to this target over a network",
-		seconds(p.PortsPerQPS), commasFloat(*net, 0))
+		seconds(p.PortsPerQPS), rateText(*net))
 	if *loop != *net {
 		msg += fmt.Sprintf(" (%s/s on loopback, where tcp_tw_reuse hands a port back after %s)",
-			commasFloat(*loop, 0), seconds(p.ReuseDelayS))
+			rateText(*loop), seconds(p.ReuseDelayS))
 	}
 	return msg
+}
+
+// rateText writes a ceiling as the report keeps it: whole, or below 100 to
+// two decimals.
+func rateText(v float64) string {
+	if v < 100 {
+		return commasFloat(v, 2)
+	}
+	return commasFloat(v, 0)
 }
 
 func firstNonEmpty(s ...string) string {

@@ -9,4 +9,8 @@
 // previous sample. The package also reads the host's TCP settings and the
 // namespace's TcpExt counters. On other systems NewSampler returns an error
 // wrapping errors.ErrUnsupported.
+//
+// Agent serves all of this over HTTP for a host whose server twbench does
+// not run (a series stream per run, host info with its clock, and /metrics
+// for Prometheus), and AgentClient reads it from `twbench run`.
 package sockstat

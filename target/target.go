@@ -80,7 +80,7 @@ func StartOn(addr string, p Policy, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("target: listen on %s: %w", addr, err)
 	}
 	s := &Server{policy: p, perConn: 1, served: make(chan error, 1), conns: make(map[net.Conn]struct{})}
-	s.ln = peerListener{Listener: ln, peer: &s.peer, reset: p == Reset}
+	s.ln = resetListener{Listener: ln, peer: &s.peer, reset: p == Reset}
 	for _, o := range opts {
 		o(s)
 	}
@@ -103,15 +103,17 @@ func (s *Server) Addr() *net.TCPAddr {
 	return s.ln.Addr().(*net.TCPAddr)
 }
 
-// peerListener hands out connections that count the peer's resets, which
-// fasthttp does not report, and under Reset close with RST.
-type peerListener struct {
+// resetListener hands out connections that count the peer's resets (which
+// fasthttp does not report) and can close with RST: all of them when the
+// server's policy is Reset, others when a request asks for it
+// (PolicyHeader).
+type resetListener struct {
 	net.Listener
 	peer  *peerErrors
 	reset bool
 }
 
-func (l peerListener) Accept() (net.Conn, error) {
+func (l resetListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
@@ -120,43 +122,37 @@ func (l peerListener) Accept() (net.Conn, error) {
 	if !ok {
 		return c, nil
 	}
-	if l.reset {
-		return peerConn{resetConn{tc}, l.peer}, nil
-	}
-	return peerConn{tc, l.peer}, nil
+	rc := &resetConn{TCPConn: tc, peer: l.peer}
+	rc.reset.Store(l.reset)
+	return rc, nil
 }
 
-// tcpConn is a *net.TCPConn, or one that closes with RST.
-type tcpConn interface {
-	net.Conn
-	CloseWrite() error
+// resetConn closes with SO_LINGER {1, 0} when reset is set, so the kernel
+// sends RST and keeps no TIME_WAIT. An RST also discards what is still in
+// the send queue, so Close first waits, briefly, for the response to leave
+// it.
+type resetConn struct {
+	*net.TCPConn
+	reset atomic.Bool
+	peer  *peerErrors // counts the resets reads see; nil: not counted
 }
 
-// peerConn counts the resets its reads see.
-type peerConn struct {
-	tcpConn
-	peer *peerErrors
-}
-
-func (c peerConn) Read(b []byte) (int, error) {
-	n, err := c.tcpConn.Read(b)
-	if err != nil && errors.Is(err, syscall.ECONNRESET) {
+func (c *resetConn) Read(b []byte) (int, error) {
+	n, err := c.TCPConn.Read(b)
+	if err != nil && c.peer != nil && errors.Is(err, syscall.ECONNRESET) {
 		c.peer.count(err)
 	}
 	return n, err
 }
 
-// resetConn closes with SO_LINGER {1, 0}, so the kernel sends RST and keeps
-// no TIME_WAIT. An RST also discards what is still in the send queue, so
-// Close first waits, briefly, for the response to leave it.
-type resetConn struct{ *net.TCPConn }
-
 // drainWait bounds how long a Reset close waits for the send queue.
 const drainWait = 200 * time.Millisecond
 
-func (c resetConn) Close() error {
-	waitSent(c.TCPConn, drainWait)
-	_ = c.SetLinger(0)
+func (c *resetConn) Close() error {
+	if c.reset.Load() {
+		waitSent(c.TCPConn, drainWait)
+		_ = c.SetLinger(0)
+	}
 	return c.TCPConn.Close()
 }
 
@@ -175,11 +171,31 @@ func (s *Server) Errors() int64 { return s.errors.Load() }
 // PeerErrors returns the connection errors the server has seen, by class.
 func (s *Server) PeerErrors() PeerErrors { return s.peer.load() }
 
+// PolicyHeader is the request header that overrides the server's close
+// policy for the connection the request came on: "X-Twbench-Close: rst".
+// With it, one server serves every closer of a suite.
+const PolicyHeader = "X-Twbench-Close"
+
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	policy, perConn := s.policy, uint64(s.perConn)
+	if v := ctx.Request.Header.Peek(PolicyHeader); len(v) > 0 {
+		// The request's policy, for this response.
+		if policy, perConn = Policy(v), 1; !policy.Valid() {
+			ctx.SetStatusCode(fasthttp.StatusBadRequest)
+			ctx.SetBodyString(fmt.Sprintf("%s: %q is not a close policy (keep-alive, close, rst)\n", PolicyHeader, v))
+			ctx.SetConnectionClose()
+			return
+		}
+	}
 	ctx.SetContentType("text/plain")
 	ctx.SetBodyString(Body)
-	if s.policy != KeepAlive && ctx.ConnRequestNum() >= uint64(s.perConn) {
-		// With Reset, the connection's Close sends the RST (resetConn).
+	if policy == Reset {
+		// The connection's Close sends the RST.
+		if rc, ok := ctx.Conn().(*resetConn); ok {
+			rc.reset.Store(true)
+		}
+	}
+	if policy != KeepAlive && ctx.ConnRequestNum() >= perConn {
 		ctx.SetConnectionClose()
 	}
 }
@@ -240,7 +256,7 @@ func (l countingLogger) Printf(format string, args ...any) {
 	l.n.Add(1)
 	for _, a := range args {
 		if err, ok := a.(error); ok {
-			if !errors.Is(err, syscall.ECONNRESET) { // peerConn counted it
+			if !errors.Is(err, syscall.ECONNRESET) { // resetConn.Read counted it
 				l.peer.count(err)
 			}
 			return

@@ -146,3 +146,41 @@ func TestCloseWaitsForConnections(t *testing.T) {
 		t.Errorf("a second Close = %v; want nil", err)
 	}
 }
+
+// A request's X-Twbench-Close header overrides the server's policy for its
+// connection, so one server serves every closer.
+func TestPolicyHeader(t *testing.T) {
+	srv, err := target.Start(target.KeepAlive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, tc := range []struct {
+		header, after string
+	}{
+		{"keep-alive", "open"},
+		{"close", "EOF"},
+		{"rst", "RST"},
+	} {
+		req := "GET / HTTP/1.1\r\nHost: x\r\n" + target.PolicyHeader + ": " + tc.header + "\r\n\r\n"
+		if _, after := exchange(t, srv, req); after != tc.after {
+			t.Errorf("%s: %s: after the response the connection is %s; want %s", target.PolicyHeader, tc.header, after, tc.after)
+		}
+	}
+	// With no header the server's own policy holds again.
+	if _, after := exchange(t, srv, get11); after != "open" {
+		t.Errorf("no header, after a request with one: the connection is %s; want open", after)
+	}
+
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n" + target.PolicyHeader + ": sometimes\r\n\r\n"))
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	resp, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(resp), "HTTP/1.1 400 ") || !strings.Contains(string(resp), `"sometimes"`) {
+		t.Errorf("an unknown policy in the header: response %q; want 400 naming it", resp)
+	}
+}

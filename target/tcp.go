@@ -153,11 +153,9 @@ func (s *TCPServer) serve(c *net.TCPConn) {
 
 // hangUp closes c from the server's end: FIN under Close, RST under Reset.
 func (s *TCPServer) hangUp(c *net.TCPConn) {
-	if s.cfg.Policy == Reset {
-		resetConn{c}.Close()
-		return
-	}
-	c.Close()
+	rc := &resetConn{TCPConn: c}
+	rc.reset.Store(s.cfg.Policy == Reset)
+	rc.Close()
 }
 
 // readFull reads n bytes from c into buf, reusing it as often as needed.

@@ -61,6 +61,8 @@ TIME_WAIT on the client and on the server, and ephemeral ports per request.
 Usage:
   twbench run [SCENARIO...] [flags]   run scenarios (default: the built-in suite)
   twbench list [-f FILE]              list the scenarios in the catalogue
+  twbench serve [--listen URL]...     the built-in target as a server, with its agent
+  twbench agent [--listen ADDR]       serve this host's socket states to runs and Prometheus
   twbench version                     print the version
   twbench help [COMMAND]              show help
 
@@ -80,6 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCmd(ctx, rest, stdout, stderr)
 	case "list":
 		return listCmd(rest, stdout, stderr)
+	case "agent":
+		return agentCmd(ctx, rest, stdout, stderr)
+	case "serve":
+		return serveCmd(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		if len(rest) > 0 {
 			return usagef("version: unexpected argument %q", rest[0])

@@ -7,6 +7,8 @@
 //
 //	twbench run [SCENARIO...] [flags]
 //	twbench list [-f FILE]
+//	twbench serve [--listen URL]... [--agent ADDR|off]
+//	twbench agent [--listen ADDR] [--token TOKEN]
 //	twbench version
 //
 // Run `twbench help` or see README.md for the flags and the report.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -28,6 +29,8 @@ type measureOptions struct {
 	notes    []string      // notes for every run
 	host     sockstat.Host // the host's settings, read once for the whole run
 	files    fileLimit
+	// agent, if set, reads the server end from a remote twbench agent.
+	agent *sockstat.AgentClient
 }
 
 // fileLimit is the process's limit on open files (RLIMIT_NOFILE).
@@ -104,6 +107,17 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 			in.ServerUnsampled = "the target " + addr.String() + " is not on this host"
 		}
 	}
+	var remote *remoteEnd
+	if opts.agent != nil {
+		ap := addr.AddrPort()
+		remote = startRemote(ctx, opts.agent, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), time.Duration(sc.SampleInterval),
+			func() (int64, int64) { return gen.Completed(), gen.Failed() })
+		defer func() {
+			if in.Remote == nil {
+				remote.stop()
+			}
+		}()
+	}
 	before, countersErr := sockstat.ReadCounters()
 
 	fmt.Fprintf(opts.status, "twbench: %s: %s, closer %s, %s against %s\n",
@@ -139,6 +153,9 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 	// The baseline, taken before the first connection: TIME_WAIT sockets
 	// already there are not the run's. The sampling loop's own first sample
 	// would race with the load's start.
+	if remote != nil {
+		remote.waitFirst(ctx)
+	}
 	if sampler != nil {
 		if s, err := sampler.Sample(); err == nil {
 			record(s)
@@ -168,6 +185,9 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 		}
 	}
 
+	if remote != nil {
+		in.Remote = remote.stop()
+	}
 	if countersErr == nil {
 		if after, err := sockstat.ReadCounters(); err == nil {
 			in.Counters = after.Sub(before)

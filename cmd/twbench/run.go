@@ -69,6 +69,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	format := fs.String("format", "", "report format: text or json (default text, or as -o's extension says)")
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
+	serverAgent := fs.String("server-agent", "", "read the server end from the twbench agent at this URL (http://host:9911); its token from $TWBENCH_TOKEN")
 	if err := parseFlags(fs, args, stdout, runSynopsis); err != nil {
 		return err
 	}
@@ -81,6 +82,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usagef("run: --all runs every scenario; name scenarios or give --all, not both")
 	}
 	scenarios, err := selectScenarios(fs, *file, *all)
+	if err != nil {
+		return err
+	}
+	agent, err := agentClient(*serverAgent)
 	if err != nil {
 		return err
 	}
@@ -104,7 +109,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
-	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host}
+	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host, agent: agent}
 	if hostErr != nil {
 		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
 	}

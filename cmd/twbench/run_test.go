@@ -328,14 +328,7 @@ func TestListAndVersion(t *testing.T) {
 // TestBinarySIGINT builds twbench and interrupts a run as Ctrl-C would:
 // the report is written and the exit code is 130.
 func TestBinarySIGINT(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "twbench")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "run", "keepalive", "-d", "20s", "--format", "json")
+	cmd := exec.Command(twbenchBinary(t), "run", "keepalive", "-d", "20s", "--format", "json")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

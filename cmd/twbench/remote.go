@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/twbench/twbench/report"
+	"github.com/twbench/twbench/sockstat"
+)
+
+// Timings of the server-end stream from a remote agent.
+const (
+	// agentFirstWait bounds the wait for the agent's first sample, the
+	// baseline, before the load starts.
+	agentFirstWait = 2 * time.Second
+	// agentRetry is the pause before the stream is opened again after it
+	// failed.
+	agentRetry = 500 * time.Millisecond
+	// agentCallTimeout bounds a host-info request.
+	agentCallTimeout = 3 * time.Second
+	// clockProbes is the number of exchanges the clock estimate picks from.
+	clockProbes = 5
+)
+
+// agentStall is how long a stream may stay silent before it counts as
+// dead: a host that dies sends no FIN. The agent may stretch its interval
+// up to 20× a sample's cost, so allow for that too.
+func agentStall(interval time.Duration) time.Duration {
+	return max(5*time.Second, 10*interval)
+}
+
+// remoteEnd streams the server end from a remote agent for one scenario.
+// The load never waits for it, except for the baseline: a dead agent costs
+// the run its server series from then on, and nothing else.
+type remoteEnd struct {
+	client *sockstat.AgentClient
+	query  sockstat.SeriesQuery
+	// progress returns the requests completed and failed so far.
+	progress func() (completed, failed int64)
+
+	first  chan struct{} // closed at the first sample
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	rem     report.Remote
+	before  sockstat.Counters
+	last    time.Time // the last sample's time, on this host's clock
+	gapOpen bool
+}
+
+// startRemote probes the agent's clock and settings, then streams the
+// server end of target until stop.
+func startRemote(ctx context.Context, client *sockstat.AgentClient, target netip.AddrPort, interval time.Duration,
+	progress func() (completed, failed int64)) *remoteEnd {
+	r := &remoteEnd{
+		client:   client,
+		query:    sockstat.SeriesQuery{Target: target, Interval: interval},
+		progress: progress,
+		first:    make(chan struct{}),
+		done:     make(chan struct{}),
+		rem:      report.Remote{URL: client.URL()},
+	}
+	began := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, agentCallTimeout)
+	clock, info, err := client.ProbeClock(pctx, clockProbes)
+	cancel()
+	if err != nil {
+		r.openGap(began, err)
+	} else {
+		r.rem.Clock = &clock
+		r.rem.Host = &info.Host
+		r.before = info.Counters
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go r.stream(sctx, began)
+	return r
+}
+
+// stream keeps a series stream open until ctx ends, opening it again
+// whenever it fails.
+func (r *remoteEnd) stream(ctx context.Context, began time.Time) {
+	defer close(r.done)
+	var firstOnce sync.Once
+	for ctx.Err() == nil {
+		r.mu.Lock()
+		clock := r.rem.Clock
+		r.mu.Unlock()
+		if clock == nil {
+			// The clock was never read: read it now, or no sample can be
+			// placed on the run's time axis.
+			pctx, cancel := context.WithTimeout(ctx, agentCallTimeout)
+			c, info, err := r.client.ProbeClock(pctx, clockProbes)
+			cancel()
+			if err != nil {
+				r.openGap(began, err)
+				sleep(ctx, agentRetry)
+				continue
+			}
+			r.mu.Lock()
+			r.rem.Clock, r.rem.Host, r.before = &c, &info.Host, info.Counters
+			clock = &c
+			r.mu.Unlock()
+		}
+		err := r.client.Stream(ctx, r.query, agentStall(r.query.Interval),
+			func(h sockstat.SeriesHeader) {
+				r.mu.Lock()
+				r.rem.Matched = h.Matched
+				r.mu.Unlock()
+			},
+			func(s sockstat.Sample) {
+				s.At = s.At.Add(-clock.Offset)
+				r.add(s)
+				firstOnce.Do(func() { close(r.first) })
+			})
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("the stream ended")
+		}
+		r.openGap(began, err)
+		sleep(ctx, agentRetry)
+	}
+}
+
+func (r *remoteEnd) add(s sockstat.Sample) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gapOpen {
+		r.rem.Gaps[len(r.rem.Gaps)-1].To = s.At
+		r.gapOpen = false
+	}
+	done, failed := r.progress()
+	r.rem.Samples = append(r.rem.Samples, report.Sample{Sample: s, Requests: done, Errors: failed})
+	r.last = s.At
+}
+
+// openGap records that samples stop after the last one (or since began,
+// before any), because of err; a gap already open keeps its first reason.
+func (r *remoteEnd) openGap(began time.Time, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gapOpen {
+		return
+	}
+	from := r.last
+	if from.IsZero() {
+		from = began
+	}
+	r.rem.Gaps = append(r.rem.Gaps, report.RemoteGap{From: from, Reason: "agent " + r.client.URL() + ": " + err.Error()})
+	r.gapOpen = true
+}
+
+// waitFirst waits, up to agentFirstWait, for the first sample: the
+// baseline, before the load starts.
+func (r *remoteEnd) waitFirst(ctx context.Context) {
+	select {
+	case <-r.first:
+	case <-time.After(agentFirstWait):
+	case <-ctx.Done():
+	}
+}
+
+// stop ends the stream, reads the agent host's counters once more, and
+// returns the server end as the agent reported it.
+func (r *remoteEnd) stop() *report.Remote {
+	r.cancel()
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rem := r.rem
+	if len(rem.Samples) == 0 {
+		rem.Unreachable = "the agent " + rem.URL + " sent no samples"
+		if len(rem.Gaps) > 0 {
+			rem.Unreachable = rem.Gaps[0].Reason
+		}
+		rem.Gaps = nil
+		return &rem
+	}
+	if r.before != nil && !r.gapOpen {
+		ctx, cancel := context.WithTimeout(context.Background(), agentCallTimeout)
+		info, err := r.client.HostInfo(ctx)
+		cancel()
+		if err == nil && info.Counters != nil {
+			rem.Counters = info.Counters.Sub(r.before)
+		}
+	}
+	return &rem
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

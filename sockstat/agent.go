@@ -1,0 +1,384 @@
+package sockstat
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Limits of the agent's API. An agent reveals little, but it walks the
+// kernel's socket table for every sample, so what a client can ask of it
+// is bounded.
+const (
+	// DefaultMaxStreams bounds the series streams open at once.
+	DefaultMaxStreams = 8
+	// DefaultRequestRate is the requests per second the agent answers, with
+	// bursts of twice as many; more get 429.
+	DefaultRequestRate = 20
+	// MaxMetricsPorts bounds the ports an agent always reports on /metrics.
+	MaxMetricsPorts = 64
+	// MinSeriesInterval and MaxSeriesInterval bound a stream's interval.
+	MinSeriesInterval = 10 * time.Millisecond
+	MaxSeriesInterval = 10 * time.Second
+	// maxQuery bounds a request's query string, maxHeaderBytes its headers.
+	maxQuery       = 512
+	maxHeaderBytes = 8 << 10
+	// writeTimeout bounds one write of a stream to a client that stopped
+	// reading.
+	writeTimeout = 10 * time.Second
+)
+
+// AgentConfig is an agent's configuration.
+type AgentConfig struct {
+	// Token, if set, must come with every request as
+	// "Authorization: Bearer TOKEN".
+	Token string
+	// Ports are reported on /metrics at every scrape, whether or not a run
+	// is streaming them: the ports of the server the agent watches.
+	Ports []uint16
+	// MaxStreams and RequestRate default to DefaultMaxStreams and
+	// DefaultRequestRate.
+	MaxStreams  int
+	RequestRate float64
+	// Logf, if set, is told when streams open and close.
+	Logf func(format string, args ...any)
+	// LocalAddr reports whether an address is one of this host's; nil
+	// looks at the host's interfaces. A series for another address matches
+	// the port alone.
+	LocalAddr func(netip.Addr) bool
+}
+
+// Validate reports every problem with c at once.
+func (c AgentConfig) Validate() error {
+	var errs []error
+	if len(c.Ports) > MaxMetricsPorts {
+		errs = append(errs, fmt.Errorf("%d ports: at most %d", len(c.Ports), MaxMetricsPorts))
+	}
+	for _, p := range c.Ports {
+		if p == 0 {
+			errs = append(errs, errors.New("port 0 cannot be watched"))
+		}
+	}
+	if c.MaxStreams < 0 {
+		errs = append(errs, fmt.Errorf("max streams %d: want at least 1", c.MaxStreams))
+	}
+	if c.RequestRate < 0 {
+		errs = append(errs, fmt.Errorf("request rate %g: want more than 0", c.RequestRate))
+	}
+	if strings.ContainsAny(c.Token, " \t\r\n") {
+		errs = append(errs, errors.New("token: no spaces or line breaks"))
+	}
+	return errors.Join(errs...)
+}
+
+// Agent serves a host's socket states, kernel settings and counters over
+// HTTP: to `twbench run --server-agent` and to Prometheus.
+type Agent struct {
+	cfg     AgentConfig
+	limit   *limiter
+	streams chan struct{}
+	reg     *prometheus.Registry
+
+	mu       sync.Mutex
+	streamed map[uint16]int // ports of the open streams, with their count
+}
+
+// NewAgent returns an agent; its Handler serves the API.
+func NewAgent(cfg AgentConfig) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sockstat: agent: %w", err)
+	}
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.RequestRate == 0 {
+		cfg.RequestRate = DefaultRequestRate
+	}
+	if cfg.LocalAddr == nil {
+		cfg.LocalAddr = IsLocalAddr
+	}
+	cfg.Ports = slices.Clone(cfg.Ports)
+	a := &Agent{
+		cfg:      cfg,
+		limit:    newLimiter(cfg.RequestRate, 2*cfg.RequestRate),
+		streams:  make(chan struct{}, cfg.MaxStreams),
+		reg:      prometheus.NewRegistry(),
+		streamed: make(map[uint16]int),
+	}
+	a.reg.MustRegister(metricsCollector{a})
+	return a, nil
+}
+
+// MaxHeaderBytes is what an http.Server serving an agent should set as its
+// own MaxHeaderBytes.
+const MaxHeaderBytes = maxHeaderBytes
+
+// Handler returns the agent's HTTP API.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathHost, a.serveHost)
+	mux.HandleFunc("GET "+PathSeries, a.serveSeries)
+	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: 2,
+	}))
+	mux.HandleFunc("GET /{$}", a.serveIndex)
+	return a.guard(mux)
+}
+
+// guard applies the limits and the token to every request.
+func (a *Agent) guard(next http.Handler) http.Handler {
+	want := []byte("Bearer " + a.cfg.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.limit.allow(time.Now()) {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "too many requests", http.StatusTooManyRequests)
+			return
+		}
+		if a.cfg.Token != "" {
+			got := []byte(r.Header.Get("Authorization"))
+			if subtle.ConstantTimeCompare(got, want) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="twbench agent"`)
+				http.Error(w, "a token is required: Authorization: Bearer TOKEN", http.StatusUnauthorized)
+				return
+			}
+		}
+		if len(r.URL.RawQuery) > maxQuery {
+			http.Error(w, "query too long", http.StatusRequestURITooLong)
+			return
+		}
+		if r.ContentLength != 0 {
+			http.Error(w, "no request body is accepted", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 0)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *Agent) serveIndex(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "twbench agent\n\n%s\tkernel settings, TCP counters, clock (JSON)\n%s?addr=A&port=P&interval=100ms\tsocket states of a port's two ends, one JSON line per sample\n%s\tPrometheus metrics\n",
+		PathHost, PathSeries, PathMetrics)
+}
+
+func (a *Agent) serveHost(w http.ResponseWriter, r *http.Request) {
+	info := ReadHostInfo()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(info)
+}
+
+// ReadHostInfo reads this host's HostInfo.
+func ReadHostInfo() HostInfo {
+	var info HostInfo
+	info.Host, _ = ReadHost() // what could be read; the rest is absent
+	c, err := ReadCounters()
+	if err != nil {
+		info.CountersError = err.Error()
+	} else {
+		info.Counters = c
+	}
+	info.TimeNS = time.Now().UnixNano()
+	return info
+}
+
+// SeriesQuery is what a series stream asks for.
+type SeriesQuery struct {
+	Target   netip.AddrPort // an invalid address: the port alone
+	Interval time.Duration
+}
+
+// Encode returns the query string for q.
+func (q SeriesQuery) Encode() string {
+	v := "port=" + strconv.Itoa(int(q.Target.Port()))
+	if q.Target.Addr().IsValid() {
+		v += "&addr=" + q.Target.Addr().Unmap().String()
+	}
+	return v + "&interval=" + q.Interval.String()
+}
+
+// ParseSeriesQuery parses and checks a series stream's query.
+func ParseSeriesQuery(get func(string) string) (SeriesQuery, error) {
+	var errs []error
+	port, err := strconv.ParseUint(get("port"), 10, 16)
+	if err != nil || port == 0 {
+		errs = append(errs, fmt.Errorf("port %q: want 1 to 65535", get("port")))
+	}
+	var addr netip.Addr
+	if s := get("addr"); s != "" {
+		if addr, err = netip.ParseAddr(s); err != nil {
+			errs = append(errs, fmt.Errorf("addr %q: not an IP address", s))
+		}
+	}
+	interval := 100 * time.Millisecond
+	if s := get("interval"); s != "" {
+		d, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("interval %q: not a duration", s))
+		case d < MinSeriesInterval || d > MaxSeriesInterval:
+			errs = append(errs, fmt.Errorf("interval %v: want %v to %v", d, MinSeriesInterval, MaxSeriesInterval))
+		default:
+			interval = d
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return SeriesQuery{}, err
+	}
+	return SeriesQuery{Target: netip.AddrPortFrom(addr.Unmap(), uint16(port)), Interval: interval}, nil
+}
+
+func (a *Agent) serveSeries(w http.ResponseWriter, r *http.Request) {
+	q, err := ParseSeriesQuery(r.URL.Query().Get)
+	if err != nil {
+		http.Error(w, strings.ReplaceAll(err.Error(), "\n", "; "), http.StatusBadRequest)
+		return
+	}
+	select {
+	case a.streams <- struct{}{}:
+		defer func() { <-a.streams }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, fmt.Sprintf("%d streams are open already", cap(a.streams)), http.StatusServiceUnavailable)
+		return
+	}
+	matched := q.Target
+	if addr := matched.Addr(); addr.IsValid() && !addr.IsUnspecified() && !a.cfg.LocalAddr(addr) {
+		matched = netip.AddrPortFrom(netip.Addr{}, matched.Port())
+	}
+	sampler, err := NewSampler(matched)
+	if err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, errors.ErrUnsupported) {
+			code = http.StatusNotImplemented
+		}
+		http.Error(w, err.Error(), code)
+		return
+	}
+	defer sampler.Close()
+	a.watch(matched.Port(), 1)
+	defer a.watch(matched.Port(), -1)
+	a.logf("stream of %s every %v for %s opened", matchedString(matched), q.Interval, r.RemoteAddr)
+	defer a.logf("stream of %s for %s closed", matchedString(matched), r.RemoteAddr)
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	send := func(line SeriesLine) error {
+		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	if send(SeriesLine{Header: &SeriesHeader{Matched: matchedString(matched), IntervalS: q.Interval.Seconds()}}) != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	err = sampler.Run(ctx, q.Interval, func(s Sample) {
+		ws := s.ToWire()
+		if send(SeriesLine{Sample: &ws}) != nil {
+			cancel() // the client is gone or stopped reading
+		}
+	})
+	if err != nil {
+		_ = send(SeriesLine{Error: err.Error()})
+	}
+}
+
+func matchedString(ap netip.AddrPort) string {
+	if !ap.Addr().IsValid() {
+		return "*:" + strconv.Itoa(int(ap.Port()))
+	}
+	return ap.String()
+}
+
+func (a *Agent) watch(port uint16, delta int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.streamed[port] += delta; a.streamed[port] <= 0 {
+		delete(a.streamed, port)
+	}
+}
+
+// metricsPorts returns the configured ports and those of open streams.
+func (a *Agent) metricsPorts() []uint16 {
+	a.mu.Lock()
+	ports := slices.Clone(a.cfg.Ports)
+	for p := range a.streamed {
+		ports = append(ports, p)
+	}
+	a.mu.Unlock()
+	slices.Sort(ports)
+	return slices.Compact(ports)
+}
+
+func (a *Agent) logf(format string, args ...any) {
+	if a.cfg.Logf != nil {
+		a.cfg.Logf(format, args...)
+	}
+}
+
+// IsLocalAddr reports whether addr is a loopback address or one of this
+// host's interface addresses.
+func IsLocalAddr(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	if addr.IsLoopback() {
+		return true
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == addr {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// limiter is a token bucket: rate tokens a second, at most burst saved.
+type limiter struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate, burst float64) *limiter {
+	return &limiter{rate: rate, burst: burst, tokens: burst}
+}
+
+func (l *limiter) allow(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() {
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		return false
+	}
+	l.tokens--
+	return true
+}

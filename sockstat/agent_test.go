@@ -1,0 +1,261 @@
+package sockstat
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func newTestAgent(t *testing.T, cfg AgentConfig) *httptest.Server {
+	t.Helper()
+	a, err := NewAgent(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func status(t *testing.T, method, url, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestAgentToken(t *testing.T) {
+	const token = "0123456789abcdef"
+	srv := newTestAgent(t, AgentConfig{Token: token, RequestRate: 1000})
+	for _, tc := range []struct {
+		path, token string
+		want        int
+	}{
+		{PathHost, "", http.StatusUnauthorized},
+		{PathHost, "wrong", http.StatusUnauthorized},
+		{PathHost, token + "x", http.StatusUnauthorized},
+		{PathHost, token, http.StatusOK},
+		{PathMetrics, "", http.StatusUnauthorized},
+		{PathMetrics, token, http.StatusOK},
+		{PathSeries + "?port=1", "", http.StatusUnauthorized},
+		{"/", "", http.StatusUnauthorized},
+		{"/", token, http.StatusOK},
+		{"/nothing", token, http.StatusNotFound},
+	} {
+		if got := status(t, http.MethodGet, srv.URL+tc.path, tc.token); got != tc.want {
+			t.Errorf("GET %s with token %q: %d; want %d", tc.path, tc.token, got, tc.want)
+		}
+	}
+	if got := status(t, http.MethodPost, srv.URL+PathHost, token); got != http.StatusMethodNotAllowed {
+		t.Errorf("POST %s: %d; want 405", PathHost, got)
+	}
+	if got := status(t, http.MethodGet, srv.URL+PathSeries+"?port=1&addr="+strings.Repeat("1", 600), token); got != http.StatusRequestURITooLong {
+		t.Errorf("GET with a 600-byte query: %d; want 414", got)
+	}
+	c, err := NewAgentClient(srv.URL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.HostInfo(context.Background()); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("HostInfo without the token: %v; want a 401 error", err)
+	}
+}
+
+func TestAgentRateLimit(t *testing.T) {
+	srv := newTestAgent(t, AgentConfig{RequestRate: 2})
+	limited := 0
+	for range 10 {
+		if status(t, http.MethodGet, srv.URL+"/", "") == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	// A burst of 4, and a token every 500 ms.
+	if limited < 5 {
+		t.Errorf("10 requests at once to an agent allowing 2/s: %d refused with 429; want at least 5", limited)
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := newLimiter(10, 2)
+	t0 := time.Unix(1000, 0)
+	for i, tc := range []struct {
+		at   time.Duration
+		want bool
+	}{
+		{0, true}, {0, true}, {0, false}, // the burst, then none left
+		{50 * time.Millisecond, false},                           // half a token
+		{100 * time.Millisecond, true},                           // one token
+		{100 * time.Millisecond, false},                          // used
+		{time.Hour, true}, {time.Hour, true}, {time.Hour, false}, // refilled to the burst only
+	} {
+		if got := l.allow(t0.Add(tc.at)); got != tc.want {
+			t.Errorf("step %d: allow(+%v) = %v; want %v", i, tc.at, got, tc.want)
+		}
+	}
+}
+
+func TestParseSeriesQuery(t *testing.T) {
+	for _, tc := range []struct {
+		query, want, err string
+	}{
+		{"port=8080", "invalid AddrPort 100ms", ""},
+		{"port=8080&addr=127.0.0.1&interval=50ms", "127.0.0.1:8080 50ms", ""},
+		{"port=8080&addr=::ffff:10.0.0.1", "10.0.0.1:8080 100ms", ""},
+		{"port=80&addr=::1&interval=10s", "[::1]:80 10s", ""},
+		{"", "", `port "": want 1 to 65535`},
+		{"port=0", "", `port "0"`},
+		{"port=65536", "", `port "65536"`},
+		{"port=80&addr=example.com", "", `addr "example.com": not an IP address`},
+		{"port=80&interval=1ms", "", "interval 1ms: want 10ms to 10s"},
+		{"port=80&interval=fast", "", `interval "fast": not a duration`},
+	} {
+		v, _ := url.ParseQuery(tc.query)
+		q, err := ParseSeriesQuery(v.Get)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParseSeriesQuery(%q) error = %v; want one saying %q", tc.query, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseSeriesQuery(%q) error = %v", tc.query, err)
+			continue
+		}
+		got := q.Target.String() + " " + q.Interval.String()
+		if !q.Target.Addr().IsValid() {
+			got = "invalid AddrPort " + q.Interval.String()
+		}
+		if got != tc.want {
+			t.Errorf("ParseSeriesQuery(%q) = %s; want %s", tc.query, got, tc.want)
+		}
+		// Encode round-trips.
+		v2, _ := url.ParseQuery(q.Encode())
+		if q2, err := ParseSeriesQuery(v2.Get); err != nil || q2 != q {
+			t.Errorf("ParseSeriesQuery(Encode(%v)) = %v, %v; want it back", q, q2, err)
+		}
+	}
+}
+
+func TestEstimateClock(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+	probe := func(sent, rtt, agent float64) ClockProbe {
+		return ClockProbe{Sent: t0.Add(ms(sent)), Received: t0.Add(ms(sent + rtt)), Agent: t0.Add(ms(agent))}
+	}
+	for _, tc := range []struct {
+		name   string
+		probes []ClockProbe
+		want   Clock
+		ok     bool
+	}{
+		{"none", nil, Clock{}, false},
+		{"one, same clock", []ClockProbe{probe(0, 2, 1)}, Clock{0, ms(2)}, true},
+		{"agent 500 ms ahead", []ClockProbe{probe(0, 2, 501)}, Clock{ms(500), ms(2)}, true},
+		{"agent behind", []ClockProbe{probe(10, 4, 2)}, Clock{-ms(10), ms(4)}, true},
+		{"the shortest round trip wins", []ClockProbe{probe(0, 40, 530), probe(50, 1, 550.5), probe(60, 9, 575)},
+			Clock{ms(500), ms(1)}, true},
+		{"a negative round trip is skipped", []ClockProbe{probe(0, -1, 0), probe(10, 2, 11)}, Clock{0, ms(2)}, true},
+	} {
+		got, ok := EstimateClock(tc.probes)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("%s: EstimateClock = %+v, %v; want %+v, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestWireSampleRoundTrip(t *testing.T) {
+	var s Sample
+	s.At = time.Unix(1_700_000_000, 123456789)
+	s.Cost = 1500 * time.Microsecond
+	s.Server[TimeWait], s.Server[Established], s.Client[FinWait2] = 7, 3, 2
+	s.ServerNewTimeWait, s.ClientNewTimeWait = 5, 1
+	s.MaxTimeWaitLeft = 59990 * time.Millisecond
+	got, err := s.ToWire().FromWire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.At.Equal(s.At) || got.Cost != s.Cost || got.Server != s.Server || got.Client != s.Client ||
+		got.ServerNewTimeWait != 5 || got.ClientNewTimeWait != 1 || got.MaxTimeWaitLeft != s.MaxTimeWaitLeft {
+		t.Errorf("FromWire(ToWire(s)) = %+v; want %+v", got, s)
+	}
+	for _, bad := range []WireSample{
+		{},                                 // no time
+		{AtNS: 1, ServerNewTimeWait: -1},   // negative count
+		{AtNS: 1, MaxTimeWaitLeftMS: -100}, // negative time
+	} {
+		if _, err := bad.FromWire(); err == nil {
+			t.Errorf("FromWire(%+v) = nil error; want one", bad)
+		}
+	}
+	// A state a later version adds is skipped, not an error.
+	w := s.ToWire()
+	w.Server["NEW_SYN_RECV"] = 4
+	if _, err := w.FromWire(); err != nil {
+		t.Errorf("FromWire with an unknown state: %v; want it skipped", err)
+	}
+}
+
+func TestNewAgentClientURL(t *testing.T) {
+	for _, raw := range []string{"", "127.0.0.1:9911", "ftp://h:1", "http://h", "http://:9911"} {
+		if _, err := NewAgentClient(raw, ""); err == nil {
+			t.Errorf("NewAgentClient(%q) = nil error; want one", raw)
+		}
+	}
+	c, err := NewAgentClient("http://127.0.0.1:9911/ignored", "")
+	if err != nil || c.URL() != "http://127.0.0.1:9911" {
+		t.Errorf("NewAgentClient(http://127.0.0.1:9911/ignored) = %v, %v; want its base URL", c, err)
+	}
+}
+
+func TestAgentConfigValidate(t *testing.T) {
+	if _, err := NewAgent(AgentConfig{Ports: []uint16{0}, Token: "a b"}); err == nil ||
+		!strings.Contains(err.Error(), "port 0") || !strings.Contains(err.Error(), "token") {
+		t.Errorf("NewAgent with port 0 and a token with a space: %v; want both problems", err)
+	}
+}
+
+// An agent that cannot be reached is an error, not a hang.
+func TestStreamUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	c, _ := NewAgentClient(url, "")
+	err := c.Stream(context.Background(), SeriesQuery{Target: netip.MustParseAddrPort("127.0.0.1:1"), Interval: time.Second},
+		time.Second, func(SeriesHeader) {}, func(Sample) {})
+	if err == nil {
+		t.Error("Stream from a closed agent = nil error; want one")
+	}
+}
+
+// A stream that goes silent ends with ErrStreamStalled: a dead host sends
+// no FIN.
+func TestStreamStalled(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"header":{"matched":"*:1","interval_s":0.1}}` + "\n"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	c, _ := NewAgentClient(srv.URL, "")
+	err := c.Stream(context.Background(), SeriesQuery{Target: netip.MustParseAddrPort("127.0.0.1:1"), Interval: time.Second},
+		200*time.Millisecond, func(SeriesHeader) {}, func(Sample) {})
+	if !errors.Is(err, ErrStreamStalled) {
+		t.Errorf("Stream from a silent agent = %v; want ErrStreamStalled", err)
+	}
+}
