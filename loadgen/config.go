@@ -241,7 +241,7 @@ func (c Config) ValidateRequestsPerConn() []error {
 	switch n := c.RequestsPerConn; {
 	case n < 0 || n > MaxRequestsPerConn:
 		errs = append(errs, fmt.Errorf("requests per connection %d: want 1 to %d", n, MaxRequestsPerConn))
-	case n > 1 && c.Closer == CloserNone:
+	case n >= 1 && c.Closer == CloserNone:
 		errs = append(errs, fmt.Errorf("requests per connection %d: closer none keeps connections for the whole run; choose the end that closes them after %d requests (client, server, client-rst, server-rst)", n, n))
 	case n > 1 && c.Protocol == HTTP10:
 		errs = append(errs, fmt.Errorf("requests per connection %d: http1.0 has no keep-alive; use http1.1", n))

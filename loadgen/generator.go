@@ -36,6 +36,22 @@ type Generator struct {
 	stopping  atomic.Bool // no request starts
 	aborting  atomic.Bool // requests in flight are cut off
 	failed    atomic.Int64
+
+	// onset holds, for each error class, the progress when the class was
+	// first seen anywhere.
+	onsetMu sync.Mutex
+	onset   [NumErrorClasses]*Progress
+}
+
+// markOnset records the progress at the first error of class, if no
+// worker has yet.
+func (g *Generator) markOnset(class ErrorClass) {
+	g.onsetMu.Lock()
+	defer g.onsetMu.Unlock()
+	if g.onset[class] == nil {
+		p := g.Progress()
+		g.onset[class] = &p
+	}
 }
 
 // Check validates cfg, resolves its target, and tries its socket options
@@ -145,6 +161,13 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	res := g.collect()
 	res.Scheduled, res.Queued, res.Unsent = ps.scheduled, ps.queued, ps.unsent
 	res.Timeline = timeline()
+	g.onsetMu.Lock()
+	for c, p := range g.onset {
+		if p != nil {
+			res.Onset[c] = *p
+		}
+	}
+	g.onsetMu.Unlock()
 	return res, nil
 }
 

@@ -221,6 +221,27 @@ func TestPortRangeAndSources(t *testing.T) {
 	}
 }
 
+// TestClosedLoopPausesWhenPortsRunOut: a closed-loop worker whose connect
+// finds no port waits before it tries again, instead of spinning: 4 workers
+// for 1 s make at most 4 × 100 failed attempts, not tens of thousands.
+func TestClosedLoopPausesWhenPortsRunOut(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("IP_LOCAL_PORT_RANGE is Linux's")
+	}
+	url, stop := startTarget(t, loadgen.Connect, loadgen.CloserClient, 1)
+	defer stop()
+	cfg := loadgen.Config{Protocol: loadgen.Connect, Closer: loadgen.CloserClient, Target: url, Concurrency: 4,
+		Duration: time.Second, Timeout: 5 * time.Second, PortRange: loadgen.PortRange{Lo: 40600, Hi: 40609}}
+	if _, err := loadgen.Check(cfg); errors.Is(err, unix.ENOPROTOOPT) {
+		t.Skipf("this kernel has no IP_LOCAL_PORT_RANGE: %v", err)
+	}
+	res := runLoad(t, cfg)
+	n := res.Errors[loadgen.ErrAddrNotAvail]
+	if res.Connections > 20 || n == 0 || n > 4*110 {
+		t.Errorf("%d connections, %d EADDRNOTAVAIL; want at most 20 (10 ports, back after 1 s) and some, but at most %d failures", res.Connections, n, 4*110)
+	}
+}
+
 // recordingServer is a keep-alive HTTP server that records each client's
 // address and port as it sees them.
 func recordingServer(t *testing.T, seen *sync.Map) (url string) {

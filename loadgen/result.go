@@ -68,6 +68,9 @@ type Result struct {
 	// Timeline holds the cumulative counts at each whole second of the
 	// run and at its end.
 	Timeline []Progress
+	// Onset holds the cumulative counts at the first error of each class;
+	// zero for a class not seen.
+	Onset [NumErrorClasses]Progress
 	// Sources are the connections opened from each source address.
 	Sources     []SourceStats
 	StatusCodes map[int]int64

@@ -132,6 +132,9 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	switch cfg.Protocol {
 	case Connect: // the handshake was the request
 		err = w.conn.SetDeadline(deadline)
+		if err == nil && w.g.aborting.Load() { // after SetDeadline, so an abort cannot be overwritten
+			err = errAborted
+		}
 		if err == nil && last && cfg.HalfClose {
 			err = w.shutdownWrite()
 		}
@@ -186,6 +189,7 @@ func (w *worker) dial(ctx context.Context, begin time.Time) bool {
 			return false
 		}
 		w.fail(err)
+		w.pauseAfter(ctx, err)
 		return false
 	}
 	tc := c.(*net.TCPConn)
@@ -200,6 +204,26 @@ func (w *worker) dial(ctx context.Context, begin time.Time) bool {
 	w.br.Reset(tc)
 	w.current.Store(tc)
 	return true
+}
+
+// exhaustedPause is how long a closed-loop worker waits after connect()
+// found no port or no descriptor. Without it each worker would retry at
+// once, spin a core on failing system calls and count tens of thousands
+// of "requests" a second that are only the loop's speed.
+const exhaustedPause = 10 * time.Millisecond
+
+// pauseAfter waits, in closed loop, after a connect that failed for want
+// of a port or a descriptor.
+func (w *worker) pauseAfter(ctx context.Context, err error) {
+	if w.g.cfg.Rate > 0 || !(errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)) {
+		return
+	}
+	t := time.NewTimer(exhaustedPause)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // resetOnAccept handles a connect-only run against a server that resets
@@ -315,6 +339,7 @@ func (w *worker) fail(err error) {
 func (w *worker) count(class ErrorClass, err error) {
 	if w.errors[class].Add(1) == 1 {
 		w.firstErrorAt[class] = time.Since(w.g.start)
+		w.g.markOnset(class)
 	}
 	if err != nil && w.firstError[class] == "" {
 		w.firstError[class] = err.Error()

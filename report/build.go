@@ -158,7 +158,9 @@ func Build(in Input) Run {
 		r.TimeWaitSeconds = &secs
 	}
 	r.Ports = ports(in, tw, measured)
-	r.Exhaustion = exhaustion(res, &r.Ports)
+	var exNotes []string
+	r.Exhaustion, exNotes = exhaustion(res, time.Duration(in.Scenario.Duration), &r.Ports)
+	r.Notes = append(r.Notes, exNotes...)
 	if note := closerNote(in.Scenario, res.Closes); note != "" {
 		r.Notes = append(r.Notes, note)
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/twbench/twbench/loadgen"
@@ -99,38 +100,50 @@ func at(line []loadgen.Progress, t time.Duration, f func(loadgen.Progress) float
 	return f(prev)
 }
 
-func exhaustion(res *loadgen.Result, p *Ports) []Exhaustion {
-	var out []Exhaustion
+// exhaustion describes each resource that ran out. Rates run from the
+// first error to the end of the load: the duration, when requests that
+// hung on past it (to their timeout) would otherwise stretch the span.
+func exhaustion(res *loadgen.Result, duration time.Duration, p *Ports) (out []Exhaustion, notes []string) {
 	line := res.Timeline
 	if len(line) == 0 {
-		return nil
+		return nil, nil
 	}
-	end := line[len(line)-1]
+	end := line[len(line)-1].T
+	if duration > 0 && duration < end {
+		end = duration
+	}
+	conns := func(q loadgen.Progress) float64 { return float64(q.Connections) }
 	for _, c := range exhaustionClasses {
 		n := res.Errors[c]
-		first := res.FirstErrorAt[c]
-		if n == 0 || first <= 0 {
+		onset := res.Onset[c]
+		if n == 0 || onset.T <= 0 {
 			continue
 		}
-		e := Exhaustion{Error: c.String(), Count: n, FirstS: round(first.Seconds(), 3), Regime: p.MaxSustainableQPS.InForce}
-		if span := (end.T - first).Seconds(); span > 0 {
-			conns := func(q loadgen.Progress) float64 { return float64(q.Connections) }
-			e.OfferedRate = round((attempts(end)-at(line, first, attempts))/span, 1)
-			e.ConnectedRate = round((conns(end)-at(line, first, conns))/span, 1)
+		e := Exhaustion{Error: c.String(), Count: n, FirstS: round(onset.T.Seconds(), 3), Regime: p.MaxSustainableQPS.InForce}
+		if span := (end - onset.T).Seconds(); span > 0 {
+			e.OfferedRate = round((at(line, end, attempts)-attempts(onset))/span, 1)
+			e.ConnectedRate = round((at(line, end, conns)-conns(onset))/span, 1)
 		}
-		ceil := p.MaxSustainableQPS.Network
+		ceil, hold := p.MaxSustainableQPS.Network, p.PortHoldS.Network
 		if e.Regime == RegimeLoopback {
-			ceil = p.MaxSustainableQPS.Loopback
+			ceil, hold = p.MaxSustainableQPS.Loopback, p.PortHoldS.Loopback
 		}
 		if ceil != nil && p.ConnectionsPerRequest > 0 {
-			v := round(*ceil*p.ConnectionsPerRequest, 1)
+			v := round(*ceil*p.ConnectionsPerRequest, 2)
 			e.PredictedRate = &v
-			if v > 0 {
+			switch {
+			case c != loadgen.ErrAddrNotAvail:
+				// Descriptors are not ports: no ratio.
+			case end.Seconds() < 2*hold:
+				notes = append(notes, fmt.Sprintf(
+					"%s: the load (%.1f s) was shorter than twice the time a port is held (%s in the %s regime), so the ports had not cycled and the rate after the first error is not the steady state that predicted_rate describes; run for at least %s to compare them",
+					e.Error, end.Seconds(), seconds(hold), e.Regime, seconds(2*hold)))
+			case v > 0:
 				r := round(e.ConnectedRate/v, 3)
 				e.Ratio = &r
 			}
 		}
 		out = append(out, e)
 	}
-	return out
+	return out, notes
 }

@@ -3,6 +3,8 @@ package report_test
 import (
 	"math"
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +13,9 @@ import (
 )
 
 // TestExhaustion: 115 attempts/s against 100 ports that come back after a
-// second; errors begin at 0.87 s, after which 100 connections/s succeed.
+// second; errors begin at 0.87 s, when all 100 are in use, none comes back
+// before 1 s, and then 100 connections/s succeed: 400 in the 4.13 s from
+// the first error.
 // The report says when, at what rates, and compares with the ceiling that
 // the client port range gives in the loopback regime.
 func TestExhaustion(t *testing.T) {
@@ -19,6 +23,7 @@ func TestExhaustion(t *testing.T) {
 	res.Connections = 500
 	res.Errors[loadgen.ErrAddrNotAvail] = 75
 	res.FirstErrorAt[loadgen.ErrAddrNotAvail] = 870 * time.Millisecond
+	res.Onset[loadgen.ErrAddrNotAvail] = loadgen.Progress{T: 870 * time.Millisecond, Requests: 100, Connections: 100}
 	res.Elapsed = 5 * time.Second
 	// Cumulative counts at each second: 100 connections by 0.87 s and 13
 	// errors in the rest of the first second; then 100 connections and 15
@@ -53,15 +58,43 @@ func TestExhaustion(t *testing.T) {
 	if e.Error != "EADDRNOTAVAIL" || e.Count != 73 || e.FirstS != 0.87 || e.Regime != "loopback" {
 		t.Errorf("exhaustion = %+v; want EADDRNOTAVAIL × 73 from 0.87 s, loopback", e)
 	}
-	if math.Abs(e.ConnectedRate-100) > 0.1 || math.Abs(e.OfferedRate-115) > 0.1 {
-		t.Errorf("connected %.1f/s, offered %.1f/s; want 100 and 115", e.ConnectedRate, e.OfferedRate)
+	if math.Abs(e.ConnectedRate-96.9) > 0.1 || math.Abs(e.OfferedRate-114.5) > 0.1 {
+		t.Errorf("connected %.1f/s, offered %.1f/s; want 400 / 4.13 s = 96.9 and 473 / 4.13 s = 114.5", e.ConnectedRate, e.OfferedRate)
 	}
-	// 200 ports, each held 1 s and 300 µs: 200 / 1.0003 s.
-	if e.PredictedRate == nil || math.Abs(*e.PredictedRate-199.9) > 0.1 || e.Ratio == nil || math.Abs(*e.Ratio-0.5) > 0.01 {
-		t.Errorf("predicted %v, ratio %v; want 199.9/s and 0.5", e.PredictedRate, e.Ratio)
+	// 200 ports, each held 1 s and 300 µs: 200 / 1.0003 s, a whole rate.
+	if e.PredictedRate == nil || *e.PredictedRate != 200 || e.Ratio == nil || math.Abs(*e.Ratio-0.485) > 0.001 {
+		t.Errorf("predicted %v, ratio %v; want 200/s (200 / 1.0003 s, whole) and 0.485", fmtPtr(e.PredictedRate), fmtPtr(e.Ratio))
 	}
 	if len(run.PerSecond) != 5 || run.PerSecond[0].Errors["EADDRNOTAVAIL"] != 13 || run.PerSecond[1].Connections != 100 {
 		t.Errorf("per_second = %+v; want 5 seconds, 13 errors in the first, 100 connections a second", run.PerSecond)
+	}
+}
+
+// TestExhaustionShortRun: in the network regime a port is held 60 s; a
+// 5 s run cannot show the steady state, so there is no ratio, and a note
+// says why.
+func TestExhaustionShortRun(t *testing.T) {
+	res := result(100, 300*time.Microsecond, loadgen.Closes{ClientFirst: 100})
+	res.Elapsed = 5 * time.Second
+	res.Errors[loadgen.ErrAddrNotAvail] = 400
+	res.Onset[loadgen.ErrAddrNotAvail] = loadgen.Progress{T: 870 * time.Millisecond, Requests: 100, Connections: 100}
+	res.Timeline = []loadgen.Progress{{T: 5 * time.Second, Requests: 100, Connections: 100}}
+	res.Timeline[0].Errors[loadgen.ErrAddrNotAvail] = 400
+	s := sc("net", loadgen.HTTP11, loadgen.CloserClient)
+	s.ClientPortRange = "40000-40099"
+	run := report.Build(report.Input{Scenario: s, Loopback: false, Result: res, Host: host("2", "1")})
+	if len(run.Exhaustion) != 1 || run.Exhaustion[0].Ratio != nil || run.Exhaustion[0].ConnectedRate != 0 {
+		t.Fatalf("exhaustion = %+v; want no connections after the first error and no ratio", run.Exhaustion)
+	}
+	if p := run.Exhaustion[0].PredictedRate; p == nil || math.Abs(*p-1.67) > 0.01 {
+		t.Errorf("predicted %v; want 100 ports / 60 s = 1.67/s", p)
+	}
+	found := false
+	for _, n := range run.Notes {
+		found = found || strings.Contains(n, "shorter than twice the time a port is held")
+	}
+	if !found {
+		t.Errorf("notes = %q; want one saying the run was too short for the steady state", run.Notes)
 	}
 }
 
@@ -81,4 +114,11 @@ func TestClientPortRangeClamp(t *testing.T) {
 			t.Errorf("client port range %s: port_range = %s; want %s", tc.given, run.Ports.PortRange, tc.want)
 		}
 	}
+}
+
+func fmtPtr(v *float64) string {
+	if v == nil {
+		return "null"
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
 }

@@ -511,8 +511,12 @@ func portCost(r *Run) string {
 		}
 		return ""
 	}
-	msg := fmt.Sprintf("; each request holds a client port for %s, so one source address sustains about %s new connections/s to this target over a network",
-		seconds(p.PortsPerQPS), rateText(*net))
+	who := "one source address sustains"
+	if n := len(p.Sources); n > 1 {
+		who = fmt.Sprintf("these %d source addresses sustain", n)
+	}
+	msg := fmt.Sprintf("; each request holds a client port for %s, so %s about %s new connections/s to this target over a network",
+		seconds(p.PortsPerQPS), who, rateText(*net))
 	if *loop != *net {
 		msg += fmt.Sprintf(" (%s/s on loopback, where tcp_tw_reuse hands a port back after %s)",
 			rateText(*loop), seconds(p.ReuseDelayS))

@@ -144,6 +144,10 @@ func (d *decoder) suite(n *yaml.Node, defined map[string]int) []string {
 		d.add(n, "default: want a list of scenario names, not %s", kindName(n))
 		return nil
 	}
+	if len(n.Content) == 0 {
+		d.add(n, "default: an empty list; name the scenarios `twbench run` runs, or leave the key out to run them all")
+		return nil
+	}
 	var names []string
 	for _, item := range n.Content {
 		if item.Kind != yaml.ScalarNode {

@@ -110,6 +110,13 @@ scenarios:
 	}
 }
 
+func TestEmptyDefaultSuite(t *testing.T) {
+	_, err := scenario.Parse("e.yaml", []byte("default: []\nscenarios:\n  - name: a\n"))
+	if err == nil || !strings.Contains(err.Error(), "e.yaml:1: default: an empty list") {
+		t.Errorf("Parse = %v; want e.yaml:1: default: an empty list", err)
+	}
+}
+
 func TestCloseMatrixKeyErrors(t *testing.T) {
 	_, err := scenario.Parse("m.yaml", []byte(`
 default: [nope]
@@ -143,17 +150,22 @@ scenarios:
   - name: h
     protocol: tcp
     request_size: 0
+  - name: i
+    protocol: http1.1
+    closer: client
+    source: [127.0.0.2, "::ffff:127.0.0.2"]
 `))
 	for _, want := range []string{
 		`m.yaml:2: default: no scenario "nope"`,
 		`m.yaml:7: scenario "a": half_close: the client's shutdown sends the first FIN, so it goes with closer client, not server`,
-		`m.yaml:11: scenario "b": requests_per_conn: requests per connection 10: closer none keeps connections for the whole run`,
+		`m.yaml:11: scenario "b": requests_per_conn: closer none keeps connections for the whole run`,
 		`m.yaml:14: scenario "c": request_size: applies to protocol tcp, not http1.1`,
 		`m.yaml:18: scenario "d": client_port_range: "5-4": want LO-HI`,
 		`m.yaml:22: scenario "e": source: "nonsense" is not an IP address`,
 		`m.yaml:25: scenario "f": target: "http://127.0.0.1:80/": protocol tcp wants a tcp:// target`,
 		`m.yaml:29: scenario "g": requests_per_conn: requests per connection 2: connect sends no requests`,
 		`m.yaml:32: scenario "h": request_size: 0: want 1 to`,
+		`m.yaml:36: scenario "i": source: 127.0.0.2 and ::ffff:127.0.0.2 are the same address`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse: %v\nwant it to contain %q", err, want)

@@ -221,7 +221,9 @@ func (s *Scenario) validateShape() []FieldError {
 	}
 	if s.given["requests_per_conn"] || s.RequestsPerConn != 0 {
 		cfg := loadgen.Config{Protocol: s.Protocol, Closer: s.Closer, RequestsPerConn: s.RequestsPerConn}
-		if s.RequestsPerConn < 1 {
+		if s.Closer == loadgen.CloserNone {
+			add("requests_per_conn", "closer none keeps connections for the whole run; choose the end that closes them after %d requests (client, server, client-rst, server-rst)", s.RequestsPerConn)
+		} else if s.RequestsPerConn < 1 {
 			add("requests_per_conn", "%d: want 1 or more", s.RequestsPerConn)
 		} else if err := errors.Join(cfg.ValidateRequestsPerConn()...); err != nil {
 			add("requests_per_conn", "%v", err)
@@ -235,10 +237,18 @@ func (s *Scenario) validateShape() []FieldError {
 			add("client_port_range", "%v", err)
 		}
 	}
-	for _, a := range s.Sources {
-		if _, err := parseSource(a); err != nil {
+	seen := map[netip.Addr]string{}
+	for _, text := range s.Sources {
+		a, err := parseSource(text)
+		if err != nil {
 			add("source", "%v", err)
+			continue
 		}
+		if first, dup := seen[a]; dup {
+			add("source", "%s and %s are the same address: each address's ports count once", first, text)
+			continue
+		}
+		seen[a] = text
 	}
 	return errs
 }

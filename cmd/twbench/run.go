@@ -232,20 +232,26 @@ func checkPortRanges(fs *pflag.FlagSet, scenarios []scenario.Scenario, host sock
 	if err != nil {
 		return nil
 	}
+	var errs []error
+	seen := map[string]bool{}
 	for i := range scenarios {
 		s := &scenarios[i]
 		r, err := loadgen.ParsePortRange(s.ClientPortRange)
-		if s.ClientPortRange == "" || err != nil {
-			continue
-		}
-		if int(r.Lo) >= lo && int(r.Hi) <= hi {
+		if s.ClientPortRange == "" || err != nil || (int(r.Lo) >= lo && int(r.Hi) <= hi) {
 			continue
 		}
 		where := "--client-port-range"
 		if !fs.Changed("client-port-range") {
 			where = fmt.Sprintf("%s: scenario %q: client_port_range", s.Where("client_port_range"), s.Name)
 		}
-		return usagef("%s: %s is not within net.ipv4.ip_local_port_range %d-%d, and the kernel ignores a per-socket bound outside it", where, r, lo, hi)
+		msg := fmt.Sprintf("%s: %s is not within net.ipv4.ip_local_port_range %d-%d, and the kernel ignores a per-socket bound outside it", where, r, lo, hi)
+		if !seen[msg] {
+			seen[msg] = true
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	if len(errs) > 0 {
+		return usageError{errors.Join(errs...)}
 	}
 	return nil
 }
@@ -254,22 +260,43 @@ func checkPortRanges(fs *pflag.FlagSet, scenarios []scenario.Scenario, host sock
 // socket before any load runs: an address this host does not have is bad
 // input, not a run that failed.
 func checkDialing(fs *pflag.FlagSet, scenarios []scenario.Scenario) error {
+	var errs []error
+	seen := map[string]bool{}
 	for i := range scenarios {
 		s := &scenarios[i]
-		if len(s.Sources) == 0 && s.ClientPortRange == "" {
-			continue
-		}
 		t := s.Target
 		if t == "" {
 			t = s.Protocol.Scheme() + "://127.0.0.1:1" // the built-in target's address
 		}
-		if _, err := loadgen.Check(s.Config(t)); err != nil {
-			where := "--source"
-			if !fs.Changed("source") {
-				where = fmt.Sprintf("%s: scenario %q", s.Where("source"), s.Name)
+		cfg := s.Config(t)
+		// The port range first, on its own, so that each problem names its
+		// flag or key.
+		for _, c := range []struct {
+			flag, key string
+			given     bool
+			cfg       func(loadgen.Config) loadgen.Config
+		}{
+			{"client-port-range", "client_port_range", s.ClientPortRange != "", func(c loadgen.Config) loadgen.Config { c.Sources = nil; return c }},
+			{"source", "source", len(s.Sources) > 0, func(c loadgen.Config) loadgen.Config { c.PortRange = loadgen.PortRange{}; return c }},
+		} {
+			if !c.given {
+				continue
 			}
-			return usagef("%s: %w", where, err)
+			if _, err := loadgen.Check(c.cfg(cfg)); err != nil {
+				where := "--" + c.flag
+				if !fs.Changed(c.flag) {
+					where = fmt.Sprintf("%s: scenario %q: %s", s.Where(c.key), s.Name, c.key)
+				}
+				msg := where + ": " + err.Error()
+				if !seen[msg] {
+					seen[msg] = true
+					errs = append(errs, errors.New(msg))
+				}
+			}
 		}
+	}
+	if len(errs) > 0 {
+		return usageError{errors.Join(errs...)}
 	}
 	return nil
 }
