@@ -78,6 +78,23 @@ func checkAgainstSS(t *testing.T, run *report.Run) {
 	}
 }
 
+// seenShare is the share of a run's server TIME_WAIT sockets a test can
+// count on the sampler to see. A new SYN on the same 4-tuple takes a
+// server TIME_WAIT over, sometimes before the next sample: at the 100 ms
+// interval 3 in 40,000 were missed. On a host holding tens of thousands of
+// TIME_WAIT sockets (other tests' in the last 60 s) a sample costs more and
+// the sampler stretches its interval to stay under 5% of a core; the
+// window, and the misses, grow with it.
+func seenShare(t *testing.T, r *report.Run) float64 {
+	t.Helper()
+	if sm := r.Sampling; sm != nil && sm.MeanIntervalS > 1.5*sm.IntervalS {
+		t.Logf("sampling stretched to every %.0f ms (a sample cost up to %.1f ms): allowing more TIME_WAIT takeovers",
+			1000*sm.MeanIntervalS, sm.MaxCostMS)
+		return 0.97
+	}
+	return 0.995
+}
+
 // The three tests below run the default suite's scenarios, shortened to
 // 2 s. They assert what is deterministic: who closed each connection, and
 // the new TIME_WAIT sockets each end gained (counted once each, so the
@@ -106,8 +123,8 @@ func TestABFinding(t *testing.T) {
 	// once each. Never more; a few fewer when connect() picked a port again
 	// within a sampling interval and the kernel handed that 4-tuple's
 	// TIME_WAIT to the new SYN before the next sample saw it.
-	if n, closes := r.Server.NewTimeWait, r.Closes.ServerFirst; n > closes || float64(n) < 0.995*float64(closes) {
-		t.Errorf("server new TIME_WAIT = %d; want %d, one per connection (at least 99.5%% of them)", n, closes)
+	if n, closes, share := r.Server.NewTimeWait, r.Closes.ServerFirst, seenShare(t, r); n > closes || float64(n) < share*float64(closes) {
+		t.Errorf("server new TIME_WAIT = %d; want %d, one per connection (at least %.1f%% of them)", n, closes, 100*share)
 	}
 	if r.Server.Peak["TIME_WAIT"] < 1000 {
 		t.Errorf("server TIME_WAIT peak = %d; want thousands", r.Server.Peak["TIME_WAIT"])

@@ -38,7 +38,7 @@ func timeWaitOn(t *testing.T, r *report.Run, closer string) {
 	}
 	// Server TIME_WAIT sockets can be taken over by a new SYN on the same
 	// 4-tuple before a sample sees them (see TestABFinding).
-	if n := held.NewTimeWait; n > r.Connections || float64(n) < 0.995*float64(r.Connections) {
+	if n := held.NewTimeWait; n > r.Connections || float64(n) < seenShare(t, r)*float64(r.Connections) {
 		t.Errorf("%s new TIME_WAIT = %d; want one per connection, %d", closer, n, r.Connections)
 	}
 	if other.NewTimeWait != 0 {
