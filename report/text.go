@@ -47,6 +47,7 @@ func WriteText(w io.Writer, r *Report) error {
 		for _, n := range run.Notes {
 			b.WriteString(wrap("  note: "+n, 100))
 		}
+		b.WriteString(expectationLines(run))
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("report: write text: %w", err)
@@ -561,5 +562,27 @@ func wrap(text string, width int) string {
 		line += n
 	}
 	b.WriteByte('\n')
+	return b.String()
+}
+
+// expectationLines says how many of a run's expectations were met, and
+// which were not, with the values of the figures they name.
+func expectationLines(r *Run) string {
+	if len(r.Expectations) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	met := 0
+	for _, e := range r.Expectations {
+		if e.OK {
+			met++
+		}
+	}
+	fmt.Fprintf(&b, "expect: %d of %d met\n", met, len(r.Expectations))
+	for _, e := range r.Expectations {
+		if !e.OK {
+			b.WriteString(wrap("expect FAILED ("+e.Source+"): "+e.Describe(), 100))
+		}
+	}
 	return b.String()
 }

@@ -44,6 +44,10 @@ type Scenario struct {
 	Timeout        Duration `json:"timeout"`
 	SampleInterval Duration `json:"sample_interval"`
 
+	// Expect holds the expressions the run's report must satisfy, as
+	// written; the report package compiles and checks them.
+	Expect []Expectation `json:"-"`
+
 	// Source is where the scenario was defined: "file:line", or "flags".
 	Source string `json:"-"`
 	// given holds the fields set from a file or flags: defaults fill in
@@ -51,6 +55,13 @@ type Scenario struct {
 	given map[string]bool
 	// lines holds the line of each field set in a file, for errors.
 	lines map[string]int
+}
+
+// Expectation is one expression of a scenario's expect list and where it
+// was written ("file:line").
+type Expectation struct {
+	Expr   string
+	Source string
 }
 
 // Duration is a time.Duration written as Go writes it ("10s") in YAML and

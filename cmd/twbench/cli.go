@@ -42,11 +42,14 @@ func (e errQuietExit) Error() string { return "" }
 func exitCode(err error) int {
 	var ue usageError
 	var qe errQuietExit
+	var ee expectationError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &qe):
 		return int(qe)
+	case errors.As(err, &ee):
+		return exitExpectation
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.Is(err, errInterrupted):

@@ -55,6 +55,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	format := fs.String("format", "", "report format: text or json (default text, or as -o's extension says)")
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
+	expects := fs.StringArray("expect", nil, "an expectation over every scenario's report, such as 'server.time_wait_per_request > 0.9' (repeatable)")
 	if err := parseFlags(fs, args, stdout, runSynopsis); err != nil {
 		return err
 	}
@@ -64,6 +65,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	scenarios, err := selectScenarios(fs, *file)
+	if err != nil {
+		return err
+	}
+	extraChecks, err := flagChecks(*expects)
 	if err != nil {
 		return err
 	}
@@ -83,7 +88,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if hostErr != nil {
 		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
 	}
-	var failures []error
+	var failures, unmet []error
 	for _, sc := range scenarios {
 		if ctx.Err() != nil {
 			break
@@ -93,6 +98,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			failures = append(failures, fmt.Errorf("scenario %s: %w", sc.Name, err))
 			continue
 		}
+		checks, _ := scenarioChecks(&sc) // compiled once already, when the catalogue was loaded
+		unmet = append(unmet, checkRun(&run, append(checks, extraChecks...))...)
 		rep.Runs = append(rep.Runs, run)
 		if run.Requests == 0 && !run.Interrupted {
 			failures = append(failures, fmt.Errorf("scenario %s: no request succeeded%s", sc.Name, firstError(&run)))
@@ -106,7 +113,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case ctx.Err() != nil:
 		return errInterrupted
 	case len(failures) > 0:
-		return errors.Join(failures...)
+		return errors.Join(append(failures, unmet...)...)
+	case len(unmet) > 0:
+		return expectationError{errors.Join(unmet...)}
 	}
 	return nil
 }
@@ -204,6 +213,9 @@ func loadCatalogue(file string) (*scenario.Catalogue, error) {
 	cat, err := scenario.Parse(name, data)
 	if err != nil {
 		return nil, usageError{err}
+	}
+	if err := catalogueChecks(cat); err != nil {
+		return nil, err
 	}
 	return cat, nil
 }
