@@ -195,11 +195,16 @@ func figurePrototype() map[string]any {
 	return m
 }
 
-// Maps keyed by values the run meets (status codes, error messages) take
-// any key; their figures are not checked by name.
-var openMaps = map[string]types.Type{
-	"status_codes":   types.Float64,
-	"error_examples": types.String,
+// openMap returns the type of a map keyed by values the run meets (status
+// codes, error messages): it takes any key, not checked by name.
+func openMap(key string) (types.Type, bool) {
+	switch key {
+	case "status_codes":
+		return types.Map{types.Extra: types.Float64}, true
+	case "error_examples":
+		return types.Map{types.Extra: types.String}, true
+	}
+	return nil, false
 }
 
 // figureTypes returns the expectation language's variables and their
@@ -211,8 +216,8 @@ func figureTypes() types.Map {
 }
 
 func typeOf(v any, key string) types.Type {
-	if t, ok := openMaps[key]; ok {
-		return types.Map{types.Extra: t}
+	if t, ok := openMap(key); ok {
+		return t
 	}
 	switch v := v.(type) {
 	case map[string]any:

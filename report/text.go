@@ -87,6 +87,27 @@ type row struct {
 }
 
 func writeTable(b *bytes.Buffer, runs []Run) {
+	rows := tableRows(runs)
+	widths := make([]int, len(runs)+1)
+	for _, r := range rows {
+		widths[0] = max(widths[0], len(r.label))
+		for i, c := range r.cells {
+			widths[i+1] = max(widths[i+1], len(c))
+		}
+	}
+	for _, r := range rows {
+		line := pad(r.label, widths[0])
+		for i, c := range r.cells {
+			line += "   " + pad(c, widths[i+1])
+		}
+		b.WriteString(strings.TrimRight(line, " "))
+		b.WriteByte('\n')
+	}
+}
+
+// tableRows returns the rows of the side-by-side table: a header row of
+// the scenarios' names, then one row per figure, one cell per run.
+func tableRows(runs []Run) []row {
 	rows := []row{{label: ""}}
 	add := func(label string, cell func(*Run) string) {
 		r := row{label: label}
@@ -195,22 +216,7 @@ func writeTable(b *bytes.Buffer, runs []Run) {
 			return commas(v)
 		})
 	}
-
-	widths := make([]int, len(runs)+1)
-	for _, r := range rows {
-		widths[0] = max(widths[0], len(r.label))
-		for i, c := range r.cells {
-			widths[i+1] = max(widths[i+1], len(c))
-		}
-	}
-	for _, r := range rows {
-		line := pad(r.label, widths[0])
-		for i, c := range r.cells {
-			line += "   " + pad(c, widths[i+1])
-		}
-		b.WriteString(strings.TrimRight(line, " "))
-		b.WriteByte('\n')
-	}
+	return rows
 }
 
 // loadCell is the table's short form of scenario.Scenario.Load: the

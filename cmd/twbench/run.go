@@ -52,7 +52,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Int64P("requests", "n", 0, "how many requests to send; the run stops at -d or -n, whichever comes first")
 	fs.Duration("timeout", 0, "per-request timeout, from connect to the server's close (default 10s)")
 	fs.Duration("sample-interval", 0, "socket-state sampling interval (default 100ms)")
-	format := fs.String("format", "", "report format: text or json (default text, or as -o's extension says)")
+	format := fs.String("format", "", "report format: text, json, csv or html (default text, or as -o's extension says)")
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
 	expects := fs.StringArray("expect", nil, "an expectation over every scenario's report, such as 'server.time_wait_per_request > 0.9' (repeatable)")
@@ -236,20 +236,25 @@ func resolveFormat(format, output string) (string, error) {
 	switch format {
 	case "", "text":
 		return "text", nil
-	case "json":
-		return "json", nil
-	case "csv", "html", "htm":
-		return "", usagef("--format %s: not available in this version (text, json)", format)
+	case "json", "csv", "html":
+		return format, nil
+	case "htm":
+		return "html", nil
 	}
-	return "", usagef("--format %q: want text or json", format)
+	return "", usagef("--format %q: want text, json, csv or html", format)
 }
 
 // writeReport writes the report: to out in format, and as text to stdout;
 // or, without out, to stdout in format.
 func writeReport(rep *report.Report, format string, out *os.File, stdout io.Writer) error {
 	write := report.WriteText
-	if format == "json" {
+	switch format {
+	case "json":
 		write = report.WriteJSON
+	case "csv":
+		write = report.WriteCSV
+	case "html":
+		write = report.WriteHTML
 	}
 	if out == nil {
 		return write(stdout, rep)

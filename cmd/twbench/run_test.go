@@ -262,7 +262,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
 		{[]string{"run", "--target", "https://127.0.0.1/"}, "https is not supported"},
 		{[]string{"run", "-c", "x"}, `invalid argument "x"`},
-		{[]string{"run", "--format", "html"}, "--format html: not available in this version"},
+		{[]string{"run", "--format", "xml"}, `--format "xml": want text, json, csv or html`},
 		{[]string{"run", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{}, "no command given"},
