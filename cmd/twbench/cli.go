@@ -64,6 +64,7 @@ TIME_WAIT on the client and on the server, and ephemeral ports per request.
 Usage:
   twbench run [SCENARIO...] [flags]   run scenarios (default: the built-in suite)
   twbench list [-f FILE]              list the scenarios in the catalogue
+  twbench compare BASE.json HEAD.json compare two JSON reports; exit 1 on a regression
   twbench version                     print the version
   twbench help [COMMAND]              show help
 
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCmd(ctx, rest, stdout, stderr)
 	case "list":
 		return listCmd(rest, stdout, stderr)
+	case "compare":
+		return compareCmd(ctx, rest, stdout)
 	case "version", "--version":
 		if len(rest) > 0 {
 			return usagef("version: unexpected argument %q", rest[0])

@@ -7,6 +7,7 @@
 //
 //	twbench run [SCENARIO...] [flags]
 //	twbench list [-f FILE]
+//	twbench compare BASE.json HEAD.json [--max-regression 5%]
 //	twbench version
 //
 // Run `twbench help` or see README.md for the flags and the report.

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runToFile runs twbench and keeps its JSON report in dir/name.
+func runToFile(t *testing.T, dir, name string, args ...string) string {
+	t.Helper()
+	out := filepath.Join(dir, name)
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), append(args, "-o", out, "--no-progress"), &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	return out
+}
+
+func TestCompare(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"run", "--closer", "client", "-n", "300", "-c", "4", "--rate", "1000"}
+	base := runToFile(t, dir, "base.json", args...)
+	head := runToFile(t, dir, "head.json", args...)
+
+	// Two runs of the same scenario: no regression in what is
+	// deterministic, and no limit on latency, which is not.
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"compare", base, head, "--max-regression", "5%",
+		"--max-regression", "latency_us.p50=off", "--max-regression", "latency_us.p90=off",
+		"--max-regression", "latency_us.p99=off", "--max-regression", "latency_us.p999=off",
+		"--max-regression", "latency_us.max=off", "--max-regression", "ports.ports_per_qps=off",
+		"--max-regression", "client.peak.TIME_WAIT=off"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("compare of two runs of one scenario = %v; want exit 0\n%s", err, stdout.String())
+	}
+	if !strings.Contains(stdout.String(), "ad-hoc ") || !strings.Contains(stdout.String(), "client.time_wait_per_request") {
+		t.Errorf("the comparison does not show the scenario and its figures:\n%s", stdout.String())
+	}
+
+	// The head's server closed instead: the server's TIME_WAIT per request
+	// went from 0 to 1.
+	worse := runToFile(t, dir, "worse.json", "run", "--protocol", "http1.1", "--closer", "server", "-n", "300", "-c", "4", "--rate", "1000")
+	stdout.Reset()
+	err = run(context.Background(), []string{"compare", base, worse, "--max-regression", "server.time_wait_per_request=5%"}, &stdout, &stderr)
+	if exitCode(err) != exitExpectation || !strings.Contains(err.Error(), "ad-hoc: server.time_wait_per_request got worse by +inf%") {
+		t.Errorf("compare with a regression = %v (exit %d); want exit 1 naming server.time_wait_per_request", err, exitCode(err))
+	}
+	if !strings.Contains(stdout.String(), "closer client -> server") {
+		t.Errorf("the comparison does not say the scenarios differ:\n%s", stdout.String())
+	}
+}
+
+func TestCompareBadInput(t *testing.T) {
+	dir := t.TempDir()
+	notReport := filepath.Join(dir, "x.json")
+	if err := os.WriteFile(notReport, []byte(`{"schema": "other/v9", "runs": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compare", notReport}, "compare: want two reports, BASE.json HEAD.json; got 1 argument(s)"},
+		{[]string{"compare", filepath.Join(dir, "none.json"), notReport}, "no such file"},
+		{[]string{"compare", notReport, notReport}, `x.json: schema "other/v9": want "twbench.report/v1"`},
+		{[]string{"compare", "--max-regression", "lots", notReport, notReport}, `--max-regression "lots": want a percentage`},
+		{[]string{"compare", "--max-regression", "latency_us.p95=5%", notReport, notReport}, `no figure "latency_us.p95"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), tc.args, &stdout, &stderr)
+		if exitCode(err) != exitUsage || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s = %v (exit %d); want exit 2 with %q", strings.Join(tc.args, " "), err, exitCode(err), tc.want)
+		}
+	}
+}
