@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // runToFile runs twbench and keeps its JSON report in dir/name.
@@ -25,6 +27,7 @@ func TestCompare(t *testing.T) {
 	args := []string{"run", "--closer", "client", "-n", "300", "-c", "4", "--rate", "1000"}
 	base := runToFile(t, dir, "base.json", args...)
 	head := runToFile(t, dir, "head.json", args...)
+	matchesSchema(t, base)
 
 	// Two runs of the same scenario: no regression in what is
 	// deterministic, and no limit on latency, which is not.
@@ -75,5 +78,29 @@ func TestCompareBadInput(t *testing.T) {
 		if exitCode(err) != exitUsage || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s = %v (exit %d); want exit 2 with %q", strings.Join(tc.args, " "), err, exitCode(err), tc.want)
 		}
+	}
+}
+
+// matchesSchema checks a report twbench wrote against docs/report.schema.json.
+func matchesSchema(t *testing.T, path string) {
+	t.Helper()
+	schemaPath, _ := filepath.Abs("../../docs/report.schema.json")
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	s, err := c.Compile(schemaPath)
+	if err != nil {
+		t.Fatalf("compile %s: %v", schemaPath, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if err := s.Validate(doc); err != nil {
+		t.Errorf("%s does not match the schema: %v", path, err)
 	}
 }

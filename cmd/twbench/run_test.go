@@ -202,6 +202,12 @@ func TestRunSuiteToFile(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("-o r.json did not write JSON: %v", err)
 	}
+	matchesSchema(t, out)
+	for _, r := range rep.Runs {
+		if len(r.Expectations) == 0 {
+			t.Errorf("scenario %s: no expectations checked; the default suite states the ab finding in them", r.Scenario.Name)
+		}
+	}
 	if len(rep.Runs) != 3 {
 		t.Errorf("the default suite ran %d scenarios; want 3", len(rep.Runs))
 	}
