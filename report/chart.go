@@ -181,6 +181,7 @@ func throughputChart(r *Run) ([]byte, error) {
 		peak = max(peak, xy.Y)
 	}
 	p.Y.Max = 1.3 * max(peak, 1) // head room for the legend
+	p.Y.Tick.Marker = plainTicks{}
 	return drawTiles([][]*plot.Plot{{p}}, panelH)
 }
 
@@ -219,6 +220,7 @@ func latencyChart(r *Run) ([]byte, error) {
 	p.X.Min, p.X.Max = 0, nines
 	p.Y.Min = 0
 	p.X.Tick.Marker = percentileTicks{}
+	p.Y.Tick.Marker = plainTicks{}
 	l, err := plotter.NewLine(xys)
 	if err != nil {
 		return nil, fmt.Errorf("report: latency chart: %w", err)
@@ -354,6 +356,20 @@ func (percentileTicks) Ticks(lo, hi float64) []plot.Tick {
 			label = strings.TrimRight(strings.TrimRight(strconv.FormatFloat(100*(1-math.Pow(10, -x)), 'f', int(x), 64), "0"), ".") + "%"
 		}
 		ticks = append(ticks, plot.Tick{Value: x, Label: label})
+	}
+	return ticks
+}
+
+// plainTicks are gonum's default ticks, labelled without trailing zeros
+// ("5000", not "5000.00").
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(round(ticks[i].Value, 6), 'f', -1, 64)
+		}
 	}
 	return ticks
 }
