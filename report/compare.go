@@ -77,14 +77,21 @@ func Figures() []Figure {
 
 // Limits are the regressions compare tolerates, in percent: Default for
 // every figure, PerFigure overriding it (nil: no limit for that figure). A
-// figure with no limit is shown, never failed.
+// PerFigure key may name a group, the part of figures' names before a dot
+// ("latency_us" for latency_us.p50 ... latency_us.max); a figure's own
+// name wins over its group. A figure with no limit is shown, never failed.
 type Limits struct {
 	Default   *float64
 	PerFigure map[string]*float64
 }
 
 func (l Limits) of(figure string) (float64, bool) {
-	if v, ok := l.PerFigure[figure]; ok {
+	v, ok := l.PerFigure[figure]
+	if !ok {
+		group, _, _ := strings.Cut(figure, ".")
+		v, ok = l.PerFigure[group]
+	}
+	if ok {
 		if v == nil {
 			return 0, false
 		}
@@ -290,7 +297,7 @@ func WriteComparison(w io.Writer, c *Comparison) error {
 			switch {
 			case f.Regressed:
 				r[5] = "REGRESSED"
-			case !f.Missing && f.Worse < 0:
+			case !f.Missing && f.Worse <= -0.05: // shown as -0.1% or more
 				r[5] = "better"
 			}
 			rows = append(rows, r)

@@ -57,7 +57,8 @@ func TestCompareSame(t *testing.T) {
 func TestCompareLatencyFromHistogram(t *testing.T) {
 	// The summary numbers are left as they were: only the histogram says
 	// the head is slower.
-	c := report.Compare(fixture(), slower(t, 2), report.Limits{Default: pct(5), PerFigure: map[string]*float64{"latency_us.max": nil}})
+	c := report.Compare(fixture(), slower(t, 2), report.Limits{Default: pct(50),
+		PerFigure: map[string]*float64{"latency_us": pct(5), "latency_us.max": nil}})
 	p99 := find(c, "ab-finding", "latency_us.p99")
 	if p99.Base != 991 || p99.Head != 1982 || !p99.Regressed {
 		t.Errorf("ab-finding p99 = %v -> %v, regressed %v; want 991 -> 1982 µs from the histograms, regressed", p99.Base, p99.Head, p99.Regressed)

@@ -21,7 +21,7 @@ func compareCmd(_ context.Context, args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
 	fs.SortFlags = false
 	limits := fs.StringArray("max-regression", nil,
-		"fail (exit 1) when a figure got worse by more than this: N% for every figure, FIGURE=N% or FIGURE=off for one (repeatable; figures: "+
+		"fail (exit 1) when a figure got worse by more than this: N% for every figure; FIGURE=N% or FIGURE=off for one, or for a group such as latency_us (repeatable; figures: "+
 			strings.Join(figureNames(), ", ")+")")
 	if err := parseFlags(fs, args, stdout, compareSynopsis); err != nil {
 		return err
@@ -67,8 +67,8 @@ func figureNames() []string {
 }
 
 // parseLimits reads --max-regression values: "5%" (or "5") for every
-// figure, "latency_us.p99=20%" for one, "latency_us.max=off" for none on
-// one.
+// figure, "latency_us.p99=20%" for one, "latency_us=off" for none on a
+// group.
 func parseLimits(values []string) (report.Limits, error) {
 	lim := report.Limits{PerFigure: map[string]*float64{}}
 	for _, v := range values {
@@ -76,7 +76,7 @@ func parseLimits(values []string) (report.Limits, error) {
 		if !named {
 			figure, pct = "", v
 		}
-		if named && !slices.Contains(figureNames(), figure) {
+		if named && !slices.ContainsFunc(figureNames(), func(f string) bool { return f == figure || strings.HasPrefix(f, figure+".") }) {
 			return lim, usagef("--max-regression %q: no figure %q (want one of %s)", v, figure, strings.Join(figureNames(), ", "))
 		}
 		if named && pct == "off" {
