@@ -22,14 +22,16 @@ func writeCatalogue(t *testing.T, text string) string {
 }
 
 func TestExpectationFailsRun(t *testing.T) {
+	// Closed with RST: the run leaves no TIME_WAIT behind for the tests
+	// that count sockets on a port the kernel may hand out again.
 	f := writeCatalogue(t, `scenarios:
   - name: short
     protocol: http1.1
-    closer: client
+    closer: client-rst
     requests: 200
     concurrency: 4
     expect:
-      - closes.client_first == connections
+      - closes.client_rst == connections
       - errors.ECONNREFUSED == 0 && errors.ENFILE == 0
       - qps < 1
 `)
@@ -52,7 +54,7 @@ func TestExpectationFailsRun(t *testing.T) {
 		expr, source string
 		ok           bool
 	}{
-		{"closes.client_first == connections", f + ":8", true},
+		{"closes.client_rst == connections", f + ":8", true},
 		{"errors.ECONNREFUSED == 0 && errors.ENFILE == 0", f + ":9", true},
 		{"qps < 1", f + ":10", false},
 		{"requests == 200", "--expect", true},
