@@ -165,13 +165,19 @@ func lookup(env map[string]any, dotted string) (any, bool) {
 // optional parts (schedule, sampling) filled in.
 func figurePrototype() map[string]any {
 	zero := 0.0
+	// Keys the writer leaves out when they are empty are given a value,
+	// so that they are names too.
 	r := Run{
 		Errors:         map[string]int64{},
 		CloseErrors:    map[string]int64{},
+		ErrorExamples:  map[string]string{"-": ""},
 		KernelCounters: map[string]int64{},
 		Schedule:       &Schedule{},
 		Sampling:       &Sampling{},
+		Interrupted:    true,
+		Notes:          []string{""},
 	}
+	r.Scenario.Description, r.Scenario.Target = "-", "-"
 	for c := range loadgen.NumErrorClasses {
 		name := loadgen.ErrorClass(c).String()
 		r.Errors[name], r.CloseErrors[name] = 0, 0
@@ -185,6 +191,7 @@ func figurePrototype() map[string]any {
 			e.Baseline[s.String()], e.Peak[s.String()], e.Final[s.String()] = 0, 0, 0
 		}
 		e.TimeWaitPerRequest = &zero
+		e.Reason = "-"
 	}
 	r.TimeWaitSeconds = &zero
 	r.Ports.MaxSustainableQPS.Loopback, r.Ports.MaxSustainableQPS.Network = &zero, &zero
@@ -250,11 +257,19 @@ func figureValues(r *Run) (map[string]any, error) {
 	return m, nil
 }
 
+// fillZero gives dst every key of proto it lacks, with its type's zero
+// value: 0, false, "", an empty list, or a map filled the same way.
 func fillZero(dst, proto map[string]any) {
 	for k, p := range proto {
 		v, ok := dst[k]
 		switch p := p.(type) {
 		case map[string]any:
+			if _, open := openMap(k); open {
+				if !ok || v == nil {
+					dst[k] = map[string]any{}
+				}
+				continue
+			}
 			sub, isMap := v.(map[string]any)
 			if !isMap {
 				if ok && v != nil {
@@ -267,6 +282,18 @@ func fillZero(dst, proto map[string]any) {
 		case float64:
 			if !ok {
 				dst[k] = 0.0
+			}
+		case bool:
+			if !ok {
+				dst[k] = false
+			}
+		case string:
+			if !ok {
+				dst[k] = ""
+			}
+		case []any:
+			if !ok {
+				dst[k] = []any{}
 			}
 		}
 	}

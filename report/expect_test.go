@@ -29,6 +29,10 @@ func TestCheckEval(t *testing.T) {
 		{ab, "len(server.series) == 11", true, nil},
 		{ab, "scenario.closer == 'server' and schedule.late == 0", true, nil},
 		{ab, `status_codes["200"] == requests`, true, nil},
+		// Keys the writer leaves out when empty are names, with zero values.
+		{ab, "not interrupted && len(notes) == 0 && client.unsampled_reason == ''", true, nil},
+		{ab, "scenario.target == '' && scenario.description == '' && error_examples.ECONNRESET == nil", true, nil},
+		{ab, "close_errors.timeout == 0", true, nil},
 		// The ceilings of a keep-alive pool are null: the check fails and says so.
 		{keepalive, "ports.max_sustainable_qps.network > 400", false, map[string]any{"ports.max_sustainable_qps.network": nil}},
 	}

@@ -47,12 +47,12 @@ type htmlTableRow struct {
 // time, the latency percentile curve and the close-behaviour table.
 func WriteHTML(w io.Writer, r *Report) error {
 	page := struct {
-		Host     string
-		Sysctls  []htmlRow
-		Summary  *htmlTable
-		Runs     []htmlRun
-		Schema   string
-		Interrup bool
+		Host        string
+		Sysctls     []htmlRow
+		Summary     *htmlTable
+		Runs        []htmlRun
+		Schema      string
+		Interrupted bool
 	}{Host: hostLine(r), Schema: r.Schema}
 	for _, name := range sockstat.HostSysctls() {
 		if v, ok := r.Host.Sysctl[name]; ok {
@@ -68,7 +68,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 	}
 	for i := range r.Runs {
 		run := &r.Runs[i]
-		page.Interrup = page.Interrup || run.Interrupted
+		page.Interrupted = page.Interrupted || run.Interrupted
 		hr := htmlRun{
 			ID:           fmt.Sprintf("run-%d-%s", i+1, run.Scenario.Name),
 			Name:         run.Scenario.Name,
@@ -154,7 +154,7 @@ figcaption { color: #555; font-size: 0.9em; }
 <body>
 <h1>twbench report</h1>
 <p class="host">{{.Host}}</p>
-{{if .Interrup}}<p class="failed">The run was interrupted: the figures cover it up to the interruption.</p>{{end}}
+{{if .Interrupted}}<p class="failed">The run was interrupted: the figures cover it up to the interruption.</p>{{end}}
 {{if .Summary}}<h2 id="summary">Scenarios side by side</h2>
 <table class="summary">
 <tr><th></th>{{range .Summary.Header}}<th><a href="#{{.}}">{{.}}</a></th>{{end}}</tr>
