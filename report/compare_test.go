@@ -117,3 +117,16 @@ func TestCompareTable(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareWithoutHistogram(t *testing.T) {
+	base := fixture()
+	base.Runs[1].LatencyHDR = ""
+	base.Runs[1].LatencyUS.P99 = 500
+	c := report.Compare(base, fixture(), report.Limits{Default: pct(5)})
+	if f := find(c, "client-closes", "latency_us.p99"); f.Base != 500 || f.Head != 991 || !f.Regressed {
+		t.Errorf("p99 without a base histogram = %v -> %v, regressed %v; want the summary's 500 -> 991, regressed", f.Base, f.Head, f.Regressed)
+	}
+	if len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "client-closes: base latency from the summary, not the histogram") {
+		t.Errorf("notes = %q; want one saying the base's latency came from the summary", c.Notes)
+	}
+}

@@ -30,11 +30,14 @@ type htmlChart struct {
 
 type htmlRow struct{ Label, Value string }
 
-// htmlTable is the side-by-side table of the text report.
+// htmlTable is the side-by-side table of the text report; its header
+// links each scenario to its section.
 type htmlTable struct {
-	Header []string
+	Header []htmlLink
 	Rows   []htmlTableRow
 }
+
+type htmlLink struct{ Text, ID string }
 
 type htmlTableRow struct {
 	Label string
@@ -61,7 +64,10 @@ func WriteHTML(w io.Writer, r *Report) error {
 	}
 	if len(r.Runs) > 0 {
 		rows := tableRows(r.Runs)
-		page.Summary = &htmlTable{Header: rows[0].cells}
+		page.Summary = &htmlTable{}
+		for i, name := range rows[0].cells {
+			page.Summary.Header = append(page.Summary.Header, htmlLink{name, runID(i, name)})
+		}
 		for _, tr := range rows[1:] {
 			page.Summary.Rows = append(page.Summary.Rows, htmlTableRow{tr.label, tr.cells})
 		}
@@ -70,7 +76,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		run := &r.Runs[i]
 		page.Interrupted = page.Interrupted || run.Interrupted
 		hr := htmlRun{
-			ID:           fmt.Sprintf("run-%d-%s", i+1, run.Scenario.Name),
+			ID:           runID(i, run.Scenario.Name),
 			Name:         run.Scenario.Name,
 			Description:  run.Scenario.Description,
 			Finding:      Explain(run),
@@ -112,6 +118,10 @@ func WriteHTML(w io.Writer, r *Report) error {
 	}
 	return nil
 }
+
+// runID is the HTML id of the i'th run's section: a scenario may run
+// more than once.
+func runID(i int, name string) string { return fmt.Sprintf("run-%d-%s", i+1, name) }
 
 // portInputs spells out the ports-per-qps arithmetic.
 func portInputs(r *Run) string {
@@ -157,12 +167,12 @@ figcaption { color: #555; font-size: 0.9em; }
 {{if .Interrupted}}<p class="failed">The run was interrupted: the figures cover it up to the interruption.</p>{{end}}
 {{if .Summary}}<h2 id="summary">Scenarios side by side</h2>
 <table class="summary">
-<tr><th></th>{{range .Summary.Header}}<th><a href="#{{.}}">{{.}}</a></th>{{end}}</tr>
+<tr><th></th>{{range .Summary.Header}}<th><a href="#{{.ID}}">{{.Text}}</a></th>{{end}}</tr>
 {{range .Summary.Rows}}<tr><th>{{.Label}}</th>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>{{else}}<p>No scenario ran.</p>{{end}}
 {{range .Runs}}
 <section class="run" id="{{.ID}}">
-<h2 id="{{.Name}}">{{.Name}}</h2>
+<h2>{{.Name}}</h2>
 {{if .Description}}<p>{{.Description}}</p>{{end}}
 <p class="finding">{{.Name}}: {{.Finding}}</p>
 {{if .Expectations}}<ul class="expectations">

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,9 +33,10 @@ func TestWriteHTML(t *testing.T) {
 	}
 	rep.Runs[0].Expectations = append(rep.Runs[0].Expectations, c.Eval(&rep.Runs[0]))
 	page := string(writeHTML(t, rep))
-	for _, name := range []string{"ab-finding", "client-closes", "keepalive"} {
-		if !strings.Contains(page, `<section class="run" id="run-`) || !strings.Contains(page, `<h2 id="`+name+`">`) {
-			t.Errorf("the page has no section for %s", name)
+	for i, name := range []string{"ab-finding", "client-closes", "keepalive"} {
+		id := fmt.Sprintf("run-%d-%s", i+1, name)
+		if !strings.Contains(page, `<section class="run" id="`+id+`">`) || !strings.Contains(page, `<a href="#`+id+`">`+name+`</a>`) {
+			t.Errorf("the page has no section for %s linked from the table", name)
 		}
 	}
 	for _, kind := range []string{"states", "throughput", "latency"} {
