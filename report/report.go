@@ -304,4 +304,12 @@ type ThroughputPoint struct {
 type Expectation struct {
 	Expr string `json:"expr"`
 	OK   bool   `json:"ok"`
+	// Source is where the expression was written: file:line, or --expect.
+	Source string `json:"source,omitempty"`
+	// Values holds the figures the expression names, as they were in the
+	// run (null for a figure the run does not have, such as a ceiling of
+	// a keep-alive pool).
+	Values map[string]any `json:"values,omitempty"`
+	// Error says why the expression could not be evaluated; it then failed.
+	Error string `json:"error,omitempty"`
 }

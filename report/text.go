@@ -57,6 +57,7 @@ func WriteText(w io.Writer, r *Report) error {
 		for _, n := range run.Notes {
 			b.WriteString(wrap("  note: "+n, 100))
 		}
+		b.WriteString(expectationLines(run))
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("report: write text: %w", err)
@@ -96,6 +97,27 @@ type row struct {
 }
 
 func writeTable(b *bytes.Buffer, runs []Run) {
+	rows := tableRows(runs)
+	widths := make([]int, len(runs)+1)
+	for _, r := range rows {
+		widths[0] = max(widths[0], len(r.label))
+		for i, c := range r.cells {
+			widths[i+1] = max(widths[i+1], len(c))
+		}
+	}
+	for _, r := range rows {
+		line := pad(r.label, widths[0])
+		for i, c := range r.cells {
+			line += "   " + pad(c, widths[i+1])
+		}
+		b.WriteString(strings.TrimRight(line, " "))
+		b.WriteByte('\n')
+	}
+}
+
+// tableRows returns the rows of the side-by-side table: a header row of
+// the scenarios' names, then one row per figure, one cell per run.
+func tableRows(runs []Run) []row {
 	rows := []row{{label: ""}}
 	add := func(label string, cell func(*Run) string) {
 		r := row{label: label}
@@ -207,22 +229,7 @@ func writeTable(b *bytes.Buffer, runs []Run) {
 			return commas(v)
 		})
 	}
-
-	widths := make([]int, len(runs)+1)
-	for _, r := range rows {
-		widths[0] = max(widths[0], len(r.label))
-		for i, c := range r.cells {
-			widths[i+1] = max(widths[i+1], len(c))
-		}
-	}
-	for _, r := range rows {
-		line := pad(r.label, widths[0])
-		for i, c := range r.cells {
-			line += "   " + pad(c, widths[i+1])
-		}
-		b.WriteString(strings.TrimRight(line, " "))
-		b.WriteByte('\n')
-	}
+	return rows
 }
 
 // loadCell is the table's short form of scenario.Scenario.Load: the
@@ -645,5 +652,27 @@ func wrap(text string, width int) string {
 		line += n
 	}
 	b.WriteByte('\n')
+	return b.String()
+}
+
+// expectationLines says how many of a run's expectations were met, and
+// which were not, with the values of the figures they name.
+func expectationLines(r *Run) string {
+	if len(r.Expectations) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	met := 0
+	for _, e := range r.Expectations {
+		if e.OK {
+			met++
+		}
+	}
+	fmt.Fprintf(&b, "expect: %d of %d met\n", met, len(r.Expectations))
+	for _, e := range r.Expectations {
+		if !e.OK {
+			b.WriteString(wrap("expect FAILED ("+e.Source+"): "+e.Describe(), 100))
+		}
+	}
 	return b.String()
 }

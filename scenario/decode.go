@@ -192,6 +192,10 @@ func (d *decoder) scenario(n *yaml.Node) (Scenario, bool) {
 			continue
 		}
 		s.lines[k.Value] = k.Line
+		if k.Value == "expect" {
+			d.expect(&s, v)
+			continue
+		}
 		text, ok := d.value(k.Value, v)
 		if !ok {
 			continue
@@ -236,11 +240,33 @@ func (d *decoder) value(key string, v *yaml.Node) (string, bool) {
 	return "", false
 }
 
+// expect decodes a scenario's expect key: a list of expressions, or one.
+// The expressions are compiled against the report when the catalogue is
+// loaded (report.CompileCheck), not here: this package does not know the
+// report's figures.
+func (d *decoder) expect(s *Scenario, v *yaml.Node) {
+	items := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		items = v.Content
+	}
+	for _, item := range items {
+		switch {
+		case item.Kind != yaml.ScalarNode:
+			d.add(item, "expect: want an expression such as \"server.time_wait_per_request > 0.9\", not %s", kindName(item))
+			continue
+		case strings.TrimSpace(item.Value) == "":
+			d.add(item, "expect: an empty expression")
+			continue
+		}
+		s.Expect = append(s.Expect, Expectation{Expr: item.Value, Source: fmt.Sprintf("%s:%d", d.file, item.Line)})
+	}
+}
+
 // Fields lists the keys a scenario may have.
 func Fields() []string {
 	return []string{"name", "description", "protocol", "closer", "target", "concurrency", "rate",
 		"duration", "requests", "timeout", "sample_interval", "request_size", "response_size",
-		"requests_per_conn", "half_close", "client_port_range", "source"}
+		"requests_per_conn", "half_close", "client_port_range", "source", "expect"}
 }
 
 // set sets the field named key from its text, as written in YAML or on

@@ -361,3 +361,38 @@ func TestLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestParseExpect(t *testing.T) {
+	cat, err := scenario.Parse("e.yaml", []byte(`scenarios:
+  - name: list
+    expect:
+      - qps > 1
+      - "errors.EADDRNOTAVAIL == 0"
+  - name: one
+    expect: server.time_wait_per_request > 0.9
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := cat.Lookup("list")
+	one, _ := cat.Lookup("one")
+	want := []scenario.Expectation{{"qps > 1", "e.yaml:4"}, {"errors.EADDRNOTAVAIL == 0", "e.yaml:5"}}
+	if len(list.Expect) != 2 || list.Expect[0] != want[0] || list.Expect[1] != want[1] {
+		t.Errorf("list.Expect = %+v; want %+v", list.Expect, want)
+	}
+	if len(one.Expect) != 1 || one.Expect[0] != (scenario.Expectation{"server.time_wait_per_request > 0.9", "e.yaml:7"}) {
+		t.Errorf("one.Expect = %+v; want the single expression at e.yaml:7", one.Expect)
+	}
+
+	_, err = scenario.Parse("e.yaml", []byte(`scenarios:
+  - name: bad
+    expect:
+      - {qps: 1}
+      - ""
+`))
+	for _, want := range []string{"e.yaml:4: expect: want an expression", "e.yaml:5: expect: an empty expression"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(bad expect) error = %v; want %q", err, want)
+		}
+	}
+}

@@ -65,6 +65,10 @@ type Scenario struct {
 	// Source lists local addresses to spread connections over.
 	Sources []string `json:"source,omitempty"`
 
+	// Expect holds the expressions the run's report must satisfy, as
+	// written; the report package compiles and checks them.
+	Expect []Expectation `json:"-"`
+
 	// Source is where the scenario was defined: "file:line", or "flags".
 	Source string `json:"-"`
 	// given holds the fields set from a file or flags: defaults fill in
@@ -74,6 +78,13 @@ type Scenario struct {
 	// for errors.
 	file  string
 	lines map[string]int
+}
+
+// Expectation is one expression of a scenario's expect list and where it
+// was written ("file:line").
+type Expectation struct {
+	Expr   string
+	Source string
 }
 
 // Duration is a time.Duration written as Go writes it ("10s") in YAML and

@@ -104,3 +104,11 @@ func (c Counters) Sub(before Counters) Counters {
 	}
 	return d
 }
+
+// CounterNames lists the counters ReadCounters reads, so that a reader of
+// reports can tell a counter's name from a misspelling.
+func CounterNames() []string {
+	return []string{"TW", "TWRecycled", "TWKilled", "TCPTimeWaitOverflow", "PAWSActive",
+		"TCPAbortOnClose", "TCPAbortOnData", "TCPAbortOnLinger", "ListenOverflows", "ListenDrops",
+		"ActiveOpens", "PassiveOpens", "AttemptFails", "EstabResets", "OutRsts"}
+}

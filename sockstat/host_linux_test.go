@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -56,6 +57,12 @@ func TestReadCounters(t *testing.T) {
 	for _, name := range []string{"TW", "TWRecycled", "TCPTimeWaitOverflow", "ActiveOpens", "PassiveOpens"} {
 		if _, ok := before[name]; !ok {
 			t.Errorf("ReadCounters() = %v; want a %s key", before, name)
+		}
+	}
+	// A kernel may lack a counter, but every one read must be named.
+	for name := range before {
+		if !slices.Contains(CounterNames(), name) {
+			t.Errorf("ReadCounters() has %s, which CounterNames() = %v lacks", name, CounterNames())
 		}
 	}
 	// One connection opens actively and passively; other processes can

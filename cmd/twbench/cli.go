@@ -42,11 +42,14 @@ func (e errQuietExit) Error() string { return "" }
 func exitCode(err error) int {
 	var ue usageError
 	var qe errQuietExit
+	var ee expectationError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &qe):
 		return int(qe)
+	case errors.As(err, &ee):
+		return exitExpectation
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.Is(err, errInterrupted):
@@ -63,6 +66,7 @@ Usage:
   twbench list [-f FILE]              list the scenarios in the catalogue
   twbench serve [--listen URL]...     the built-in target as a server, with its agent
   twbench agent [--listen ADDR]       serve this host's socket states to runs and Prometheus
+  twbench compare BASE.json HEAD.json compare two JSON reports; exit 1 on a regression
   twbench version                     print the version
   twbench help [COMMAND]              show help
 
@@ -86,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return agentCmd(ctx, rest, stdout, stderr)
 	case "serve":
 		return serveCmd(ctx, rest, stdout, stderr)
+	case "compare":
+		return compareCmd(ctx, rest, stdout)
 	case "version", "--version":
 		if len(rest) > 0 {
 			return usagef("version: unexpected argument %q", rest[0])

@@ -9,6 +9,7 @@
 //	twbench list [-f FILE]
 //	twbench serve [--listen URL]... [--agent ADDR|off]
 //	twbench agent [--listen ADDR] [--token TOKEN]
+//	twbench compare BASE.json HEAD.json [--max-regression 5%]
 //	twbench version
 //
 // Run `twbench help` or see README.md for the flags and the report.

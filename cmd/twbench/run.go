@@ -66,10 +66,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Bool("half-close", false, "closer client: shutdown(SHUT_WR) after the last request, then read to EOF")
 	fs.String("client-port-range", "", "per-socket ephemeral port range LO-HI (IP_LOCAL_PORT_RANGE, Linux 6.3+)")
 	fs.String("source", "", "local addresses to spread connections over, ADDR,ADDR,...")
-	format := fs.String("format", "", "report format: text or json (default text, or as -o's extension says)")
+	format := fs.String("format", "", "report format: text, json, csv or html (default text, or as -o's extension says)")
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
 	serverAgent := fs.String("server-agent", "", "read the server end from the twbench agent at this URL (http://host:9911); its token from $TWBENCH_TOKEN")
+	expects := fs.StringArray("expect", nil, "an expectation over every scenario's report, such as 'server.time_wait_per_request > 0.9' (repeatable)")
 	if err := parseFlags(fs, args, stdout, runSynopsis); err != nil {
 		return err
 	}
@@ -86,6 +87,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	agent, err := agentClient(*serverAgent)
+	if err != nil {
+		return err
+	}
+	extraChecks, err := flagChecks(*expects)
 	if err != nil {
 		return err
 	}
@@ -114,7 +119,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
 	}
 	opts.files = raiseFileLimit()
-	var failures []error
+	var failures, unmet []error
 	for _, sc := range scenarios {
 		if ctx.Err() != nil {
 			break
@@ -124,6 +129,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			failures = append(failures, fmt.Errorf("scenario %s: %w", sc.Name, err))
 			continue
 		}
+		checks, _ := scenarioChecks(&sc) // compiled once already, when the catalogue was loaded
+		unmet = append(unmet, checkRun(&run, append(checks, extraChecks...))...)
 		rep.Runs = append(rep.Runs, run)
 		if run.Requests == 0 && !run.Interrupted {
 			failures = append(failures, fmt.Errorf("scenario %s: no request succeeded%s", sc.Name, firstError(&run)))
@@ -137,7 +144,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case ctx.Err() != nil:
 		return errInterrupted
 	case len(failures) > 0:
-		return errors.Join(failures...)
+		return errors.Join(append(failures, unmet...)...)
+	case len(unmet) > 0:
+		return expectationError{errors.Join(unmet...)}
 	}
 	return nil
 }
@@ -315,6 +324,9 @@ func loadCatalogue(file string) (*scenario.Catalogue, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
+	if err := catalogueChecks(cat); err != nil {
+		return nil, err
+	}
 	return cat, nil
 }
 
@@ -334,20 +346,25 @@ func resolveFormat(format, output string) (string, error) {
 	switch format {
 	case "", "text":
 		return "text", nil
-	case "json":
-		return "json", nil
-	case "csv", "html", "htm":
-		return "", usagef("--format %s: not available in this version (text, json)", format)
+	case "json", "csv", "html":
+		return format, nil
+	case "htm":
+		return "html", nil
 	}
-	return "", usagef("--format %q: want text or json", format)
+	return "", usagef("--format %q: want text, json, csv or html", format)
 }
 
 // writeReport writes the report: to out in format, and as text to stdout;
 // or, without out, to stdout in format.
 func writeReport(rep *report.Report, format string, out *os.File, stdout io.Writer) error {
 	write := report.WriteText
-	if format == "json" {
+	switch format {
+	case "json":
 		write = report.WriteJSON
+	case "csv":
+		write = report.WriteCSV
+	case "html":
+		write = report.WriteHTML
 	}
 	if out == nil {
 		return write(stdout, rep)

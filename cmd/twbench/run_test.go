@@ -219,6 +219,12 @@ func TestRunSuiteToFile(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("-o r.json did not write JSON: %v", err)
 	}
+	matchesSchema(t, out)
+	for _, r := range rep.Runs {
+		if len(r.Expectations) == 0 {
+			t.Errorf("scenario %s: no expectations checked; the default suite states the ab finding in them", r.Scenario.Name)
+		}
+	}
 	if len(rep.Runs) != 3 {
 		t.Errorf("the default suite ran %d scenarios; want 3", len(rep.Runs))
 	}
@@ -288,7 +294,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
 		{[]string{"run", "--target", "https://127.0.0.1/"}, "https is not supported"},
 		{[]string{"run", "-c", "x"}, `invalid argument "x"`},
-		{[]string{"run", "--format", "html"}, "--format html: not available in this version"},
+		{[]string{"run", "--format", "xml"}, `--format "xml": want text, json, csv or html`},
 		{[]string{"run", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{}, "no command given"},

@@ -1,0 +1,370 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// A Figure is one number compare looks at, and which way is better.
+type Figure struct {
+	Name string
+	// LowerIsBetter: latency, TIME_WAIT, errors, port cost. Otherwise
+	// higher is better (qps).
+	LowerIsBetter bool
+	Unit          string
+	value         func(r *Run, lat *latencyFigures) (float64, bool)
+}
+
+// latencyFigures are a run's latency percentiles, read from its encoded
+// HdrHistogram when it has one, from the summary otherwise.
+type latencyFigures struct {
+	p          Percentiles
+	fromHDR    bool
+	decodeFail string
+}
+
+func runLatency(r *Run) *latencyFigures {
+	h, err := decodeHistogram(r.LatencyHDR)
+	if err != nil {
+		return &latencyFigures{p: r.LatencyUS, decodeFail: err.Error()}
+	}
+	return &latencyFigures{p: percentiles(h), fromHDR: true}
+}
+
+// Figures lists what compare compares, by the names of the JSON report.
+func Figures() []Figure {
+	lat := func(pick func(Percentiles) int64) func(*Run, *latencyFigures) (float64, bool) {
+		return func(_ *Run, l *latencyFigures) (float64, bool) { return float64(pick(l.p)), true }
+	}
+	perRequest := func(e func(*Run) *End) func(*Run, *latencyFigures) (float64, bool) {
+		return func(r *Run, _ *latencyFigures) (float64, bool) {
+			end := e(r)
+			if !end.Sampled || end.TimeWaitPerRequest == nil {
+				return 0, false
+			}
+			return *end.TimeWaitPerRequest, true
+		}
+	}
+	peak := func(e func(*Run) *End) func(*Run, *latencyFigures) (float64, bool) {
+		return func(r *Run, _ *latencyFigures) (float64, bool) {
+			end := e(r)
+			return float64(end.Peak["TIME_WAIT"]), end.Sampled
+		}
+	}
+	client := func(r *Run) *End { return &r.Client }
+	server := func(r *Run) *End { return &r.Server }
+	return []Figure{
+		{"qps", false, "/s", func(r *Run, _ *latencyFigures) (float64, bool) { return r.QPS, true }},
+		{"latency_us.p50", true, "µs", lat(func(p Percentiles) int64 { return p.P50 })},
+		{"latency_us.p90", true, "µs", lat(func(p Percentiles) int64 { return p.P90 })},
+		{"latency_us.p99", true, "µs", lat(func(p Percentiles) int64 { return p.P99 })},
+		{"latency_us.p999", true, "µs", lat(func(p Percentiles) int64 { return p.P999 })},
+		{"latency_us.max", true, "µs", lat(func(p Percentiles) int64 { return p.Max })},
+		{"errors", true, "", func(r *Run, _ *latencyFigures) (float64, bool) { return float64(totalErrors(r)), true }},
+		{"client.time_wait_per_request", true, "", perRequest(client)},
+		{"server.time_wait_per_request", true, "", perRequest(server)},
+		{"client.peak.TIME_WAIT", true, "", peak(client)},
+		{"server.peak.TIME_WAIT", true, "", peak(server)},
+		{"ports.ports_per_qps", true, "s", func(r *Run, _ *latencyFigures) (float64, bool) { return r.Ports.PortsPerQPS, true }},
+	}
+}
+
+// Limits are the regressions compare tolerates, in percent: Default for
+// every figure, PerFigure overriding it (nil: no limit for that figure). A
+// PerFigure key may name a group, the part of figures' names before a dot
+// ("latency_us" for latency_us.p50 ... latency_us.max); a figure's own
+// name wins over its group. A figure with no limit is shown, never failed.
+type Limits struct {
+	Default   *float64
+	PerFigure map[string]*float64
+}
+
+func (l Limits) of(figure string) (float64, bool) {
+	v, ok := l.PerFigure[figure]
+	if !ok {
+		group, _, _ := strings.Cut(figure, ".")
+		v, ok = l.PerFigure[group]
+	}
+	if ok {
+		if v == nil {
+			return 0, false
+		}
+		return *v, true
+	}
+	if l.Default != nil {
+		return *l.Default, true
+	}
+	return 0, false
+}
+
+// Comparison is compare's outcome: every scenario in both reports.
+type Comparison struct {
+	Scenarios []ScenarioComparison
+	// OnlyBase and OnlyHead name the scenarios in one report only.
+	OnlyBase, OnlyHead []string
+	Notes              []string
+}
+
+// ScenarioComparison compares one scenario's figures.
+type ScenarioComparison struct {
+	Name    string
+	Figures []FigureChange
+	// Differs lists scenario settings that are not the same in both runs,
+	// so that a change in the figures may be no regression at all.
+	Differs []string
+}
+
+// FigureChange is one figure in both runs.
+type FigureChange struct {
+	Figure     Figure
+	Base, Head float64
+	// Missing is set when either run lacks the figure (an end not
+	// sampled); the rest is then zero.
+	Missing bool
+	// Change is (head - base) / base in percent, ±Inf when base is 0;
+	// Worse is the change in the bad direction (negative: it improved).
+	Change, Worse float64
+	Limit         *float64
+	Regressed     bool
+}
+
+// Regressions returns the figures that got worse by more than their limit.
+func (c *Comparison) Regressions() []string {
+	var out []string
+	for _, s := range c.Scenarios {
+		for _, f := range s.Figures {
+			if f.Regressed {
+				out = append(out, fmt.Sprintf("%s: %s got worse by %s (%s -> %s), more than the %s allowed",
+					s.Name, f.Figure.Name, percentText(f.Worse), f.Figure.format(f.Base), f.Figure.format(f.Head), percentText(*f.Limit)))
+			}
+		}
+	}
+	return out
+}
+
+// Compare compares every scenario in both reports, by name. A scenario run
+// more than once in a report is compared by its first run.
+func Compare(base, head *Report, limits Limits) *Comparison {
+	c := &Comparison{}
+	baseRuns, headRuns := firstRuns(base, "base", c), firstRuns(head, "head", c)
+	for _, hr := range head.Runs {
+		if _, ok := baseRuns[hr.Scenario.Name]; !ok && !slices.Contains(c.OnlyHead, hr.Scenario.Name) {
+			c.OnlyHead = append(c.OnlyHead, hr.Scenario.Name)
+		}
+	}
+	for _, br := range base.Runs {
+		name := br.Scenario.Name
+		hr, ok := headRuns[name]
+		if !ok {
+			if !slices.Contains(c.OnlyBase, name) {
+				c.OnlyBase = append(c.OnlyBase, name)
+			}
+			continue
+		}
+		if slices.ContainsFunc(c.Scenarios, func(s ScenarioComparison) bool { return s.Name == name }) {
+			continue
+		}
+		b := baseRuns[name]
+		c.Scenarios = append(c.Scenarios, compareRuns(b, hr, limits, c))
+	}
+	return c
+}
+
+func firstRuns(r *Report, which string, c *Comparison) map[string]*Run {
+	m := map[string]*Run{}
+	for i := range r.Runs {
+		name := r.Runs[i].Scenario.Name
+		if _, dup := m[name]; dup {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s has scenario %s more than once: its first run is compared", which, name))
+			continue
+		}
+		m[name] = &r.Runs[i]
+	}
+	return m
+}
+
+func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
+	sc := ScenarioComparison{Name: b.Scenario.Name}
+	bs, hs := b.Scenario, h.Scenario
+	for _, d := range []struct{ key, base, head string }{
+		{"protocol", string(bs.Protocol), string(hs.Protocol)},
+		{"closer", string(bs.Closer), string(hs.Closer)},
+		{"concurrency", strconv.Itoa(bs.Concurrency), strconv.Itoa(hs.Concurrency)},
+		{"rate", strconv.FormatFloat(bs.Rate, 'f', -1, 64), strconv.FormatFloat(hs.Rate, 'f', -1, 64)},
+		{"duration", bs.Duration.String(), hs.Duration.String()},
+		{"requests", strconv.FormatInt(bs.Requests, 10), strconv.FormatInt(hs.Requests, 10)},
+	} {
+		if d.base != d.head {
+			sc.Differs = append(sc.Differs, fmt.Sprintf("%s %s -> %s", d.key, d.base, d.head))
+		}
+	}
+	bl, hl := runLatency(b), runLatency(h)
+	for which, l := range map[string]*latencyFigures{"base": bl, "head": hl} {
+		if !l.fromHDR {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: %s latency from the summary, not the histogram (%s)", sc.Name, which, l.decodeFail))
+		}
+	}
+	slices.Sort(c.Notes)
+	for _, f := range Figures() {
+		fc := FigureChange{Figure: f}
+		bv, bok := f.value(b, bl)
+		hv, hok := f.value(h, hl)
+		if !bok || !hok {
+			fc.Missing = true
+			sc.Figures = append(sc.Figures, fc)
+			continue
+		}
+		fc.Base, fc.Head = bv, hv
+		switch {
+		case bv == hv:
+			fc.Change = 0
+		case bv == 0:
+			fc.Change = math.Inf(1)
+			if hv < 0 {
+				fc.Change = math.Inf(-1)
+			}
+		default:
+			fc.Change = (hv - bv) / math.Abs(bv) * 100
+		}
+		fc.Worse = fc.Change
+		if !f.LowerIsBetter {
+			fc.Worse = -fc.Change
+		}
+		if lim, ok := limits.of(f.Name); ok {
+			fc.Limit = &lim
+			fc.Regressed = fc.Worse > lim
+		}
+		sc.Figures = append(sc.Figures, fc)
+	}
+	return sc
+}
+
+func (f Figure) format(v float64) string {
+	var s string
+	switch {
+	case f.Name == "qps":
+		s = commasFloat(v, 1)
+	case strings.HasSuffix(f.Name, "time_wait_per_request"):
+		s = strconv.FormatFloat(v, 'f', 4, 64)
+	case f.Name == "ports.ports_per_qps":
+		return seconds(v)
+	default:
+		s = commasFloat(v, 0)
+	}
+	if f.Unit != "" && f.Unit != "/s" {
+		s += " " + f.Unit
+	}
+	return s
+}
+
+func percentText(p float64) string {
+	switch {
+	case math.IsInf(p, 1):
+		return "+inf%"
+	case math.IsInf(p, -1):
+		return "-inf%"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+}
+
+// WriteComparison writes the comparison as a table: per scenario, each
+// figure in the base and the head run, the change, and the limit if one
+// was set.
+func WriteComparison(w io.Writer, c *Comparison) error {
+	var b bytes.Buffer
+	if len(c.Scenarios) == 0 {
+		b.WriteString("No scenario is in both reports.\n")
+	}
+	for i, s := range c.Scenarios {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		rows := [][]string{{s.Name, "base", "head", "change", "limit", ""}}
+		for _, f := range s.Figures {
+			r := []string{"  " + f.Figure.Name, "-", "-", "-", "", ""}
+			if !f.Missing {
+				r[1], r[2], r[3] = f.Figure.format(f.Base), f.Figure.format(f.Head), signed(f.Change)
+			}
+			if f.Limit != nil {
+				r[4] = "≤" + percentText(*f.Limit) + " worse"
+			}
+			switch {
+			case f.Regressed:
+				r[5] = "REGRESSED"
+			case !f.Missing && f.Worse <= -0.05: // shown as -0.1% or more
+				r[5] = "better"
+			}
+			rows = append(rows, r)
+		}
+		writeColumns(&b, rows)
+		if len(s.Differs) > 0 {
+			b.WriteString("  note: the scenario differs: " + strings.Join(s.Differs, ", ") + "\n")
+		}
+	}
+	for _, n := range c.Notes {
+		b.WriteString("note: " + n + "\n")
+	}
+	if len(c.OnlyBase) > 0 {
+		b.WriteString("only in base: " + strings.Join(c.OnlyBase, ", ") + "\n")
+	}
+	if len(c.OnlyHead) > 0 {
+		b.WriteString("only in head: " + strings.Join(c.OnlyHead, ", ") + "\n")
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("report: write comparison: %w", err)
+	}
+	return nil
+}
+
+func signed(p float64) string {
+	s := percentText(p)
+	if p > 0 && !math.IsInf(p, 1) {
+		s = "+" + s
+	}
+	return s
+}
+
+// writeColumns writes rows as left-aligned columns, numbers right-aligned.
+func writeColumns(b *bytes.Buffer, rows [][]string) {
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], len([]rune(c)))
+		}
+	}
+	for _, r := range rows {
+		var line strings.Builder
+		for i, c := range r {
+			gap := widths[i] - len([]rune(c))
+			switch {
+			case i == 0:
+				line.WriteString(c + strings.Repeat(" ", gap))
+			case i < 4:
+				line.WriteString("   " + strings.Repeat(" ", gap) + c)
+			default:
+				line.WriteString("   " + c + strings.Repeat(" ", gap))
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " "))
+		b.WriteByte('\n')
+	}
+}
+
+// ReadReport decodes a JSON report written by WriteJSON, checking its
+// schema version.
+func ReadReport(data []byte) (*Report, error) {
+	var r Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("not a twbench JSON report: %w", err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("schema %q: want %q", r.Schema, Schema)
+	}
+	return &r, nil
+}

@@ -1,0 +1,60 @@
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/twbench/twbench/sockstat"
+)
+
+// WriteCSV writes the sampled series: one row per sample per end, with
+// the run's scenario, the sample's time (absolute, and in seconds from the
+// load's start), the requests and errors completed by then, and the count
+// of each socket state. An end that was not sampled has no rows.
+func WriteCSV(w io.Writer, r *Report) error {
+	cw := csv.NewWriter(w)
+	header := []string{"run", "end", "time", "t", "requests", "errors"}
+	for _, s := range sockstat.ConnStates() {
+		header = append(header, s.String())
+	}
+	if err := cw.Write(header); err != nil {
+		return fmt.Errorf("report: write csv: %w", err)
+	}
+	for i := range r.Runs {
+		run := &r.Runs[i]
+		start, err := time.Parse(time.RFC3339Nano, run.StartedAt)
+		if err != nil {
+			return fmt.Errorf("report: csv: run %s: started_at %q: %w", run.Scenario.Name, run.StartedAt, err)
+		}
+		for _, end := range []struct {
+			name string
+			e    *End
+		}{{"client", &run.Client}, {"server", &run.Server}} {
+			for j, p := range end.e.Series {
+				// The throughput points are taken at the same samples.
+				var req, errs string
+				if j < len(run.Throughput) {
+					req = strconv.FormatInt(run.Throughput[j].Requests, 10)
+					errs = strconv.FormatInt(run.Throughput[j].Errors, 10)
+				}
+				at := start.Add(time.Duration(p.T * float64(time.Second))).UTC()
+				rec := []string{run.Scenario.Name, end.name, at.Format("2006-01-02T15:04:05.000Z07:00"),
+					strconv.FormatFloat(p.T, 'f', 3, 64), req, errs}
+				for _, s := range sockstat.ConnStates() {
+					rec = append(rec, strconv.FormatUint(uint64(p.Counts[s]), 10))
+				}
+				if err := cw.Write(rec); err != nil {
+					return fmt.Errorf("report: write csv: %w", err)
+				}
+			}
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("report: write csv: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,327 @@
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/types"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/sockstat"
+)
+
+// Check is a compiled expectation: a boolean expression over one run's
+// figures, named as in the JSON report (client.peak.TIME_WAIT,
+// server.time_wait_per_request, qps, errors.EADDRNOTAVAIL, latency_us.p99).
+type Check struct {
+	Expr string
+	// Source is where the expression was written: file:line, or a flag.
+	Source  string
+	prog    *vm.Program
+	figures []string
+}
+
+// CompileCheck compiles an expectation. Names are checked against the
+// report's figures, so a misspelt one is an error here and not a silent
+// false after the load; the message is one line, with the column.
+func CompileCheck(text, source string) (*Check, error) {
+	tree, err := expr.Compile(text, expr.Env(figureTypes()), expr.AsBool())
+	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("%s (column %d)", fe.Message, fe.Column+1)
+		}
+		return nil, err
+	}
+	return &Check{Expr: text, Source: source, prog: tree, figures: figuresIn(tree.Node())}, nil
+}
+
+// Eval checks the expectation against a run. The figures it names are
+// kept with their values, so that a failure can say what they were. An
+// expression that cannot be evaluated (a figure that is null in this run,
+// such as a ceiling a keep-alive pool does not have) fails.
+func (c *Check) Eval(r *Run) Expectation {
+	e := Expectation{Expr: c.Expr, Source: c.Source, Values: map[string]any{}}
+	env, err := figureValues(r)
+	if err != nil {
+		e.Error = err.Error()
+		return e
+	}
+	for _, f := range c.figures {
+		if v, ok := lookup(env, f); ok {
+			e.Values[f] = v
+		}
+	}
+	out, err := expr.Run(c.prog, env)
+	if err != nil {
+		e.Error = err.Error()
+		return e
+	}
+	e.OK, _ = out.(bool)
+	return e
+}
+
+// Describe says what an expectation found: its expression, and the
+// values of the figures it names, or why it could not be evaluated.
+func (e *Expectation) Describe() string {
+	var vals []string
+	for _, f := range slices.Sorted(maps.Keys(e.Values)) {
+		vals = append(vals, f+" = "+formatValue(e.Values[f]))
+	}
+	s := e.Expr
+	if len(vals) > 0 {
+		s += " (" + strings.Join(vals, ", ") + ")"
+	}
+	if e.Error != "" {
+		s += ": " + e.Error
+	}
+	return s
+}
+
+func formatValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case float64:
+		return strconv.FormatFloat(round(v, 4), 'f', -1, 64)
+	case string:
+		return strconv.Quote(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// figuresIn returns the figures an expression names, as dotted paths
+// (the longest ones: client.peak.TIME_WAIT, not client).
+func figuresIn(root ast.Node) []string {
+	v := &figureVisitor{}
+	ast.Walk(&root, v)
+	var out []string
+	for _, p := range v.paths {
+		longer := slices.ContainsFunc(v.paths, func(q string) bool { return strings.HasPrefix(q, p+".") })
+		if !longer && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type figureVisitor struct{ paths []string }
+
+func (v *figureVisitor) Visit(n *ast.Node) {
+	if p, ok := path(*n); ok {
+		v.paths = append(v.paths, p)
+	}
+}
+
+// path returns the dotted path of a chain of constant member accesses
+// from a variable.
+func path(n ast.Node) (string, bool) {
+	switch n := n.(type) {
+	case *ast.IdentifierNode:
+		return n.Value, true
+	case *ast.MemberNode:
+		prop, ok := n.Property.(*ast.StringNode)
+		if !ok {
+			return "", false
+		}
+		base, ok := path(n.Node)
+		if !ok {
+			return "", false
+		}
+		return base + "." + prop.Value, true
+	}
+	return "", false
+}
+
+func lookup(env map[string]any, dotted string) (any, bool) {
+	var cur any = env
+	for _, k := range strings.Split(dotted, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	switch cur.(type) {
+	case map[string]any, []any:
+		return nil, false
+	}
+	return cur, true
+}
+
+// figurePrototype returns a run's JSON with every figure an expectation
+// may name present: every state, error class and kernel counter, and the
+// optional parts (schedule, sampling) filled in.
+func figurePrototype() map[string]any {
+	zero := 0.0
+	// Keys the writer leaves out when they are empty are given a value,
+	// so that they are names too.
+	r := Run{
+		Errors:         map[string]int64{},
+		CloseErrors:    map[string]int64{},
+		ErrorExamples:  map[string]string{"-": ""},
+		KernelCounters: map[string]int64{},
+		Schedule:       &Schedule{},
+		Sampling:       &Sampling{},
+		Interrupted:    true,
+		Notes:          []string{""},
+	}
+	r.Scenario.Description, r.Scenario.Target = "-", "-"
+	r.Scenario.RequestSize, r.Scenario.ResponseSize, r.Scenario.RequestsPerConn = 1, 1, 1
+	r.Scenario.HalfClose, r.Scenario.ClientPortRange, r.Scenario.Sources = true, "-", []string{"-"}
+	r.ServerErrors = map[string]int64{"ECONNRESET": 0, "other": 0}
+	r.Exhaustion = []Exhaustion{{}}
+	r.Ports.PortRangeFrom = "-"
+	r.Ports.Sources = []SourceUse{{}}
+	for c := range loadgen.NumErrorClasses {
+		name := loadgen.ErrorClass(c).String()
+		r.Errors[name], r.CloseErrors[name] = 0, 0
+	}
+	for _, name := range sockstat.CounterNames() {
+		r.KernelCounters[name] = 0
+	}
+	for _, e := range []*End{&r.Client, &r.Server} {
+		e.Baseline, e.Peak, e.Final = map[string]int{}, map[string]int{}, map[string]int{}
+		for _, s := range sockstat.ConnStates() {
+			e.Baseline[s.String()], e.Peak[s.String()], e.Final[s.String()] = 0, 0, 0
+		}
+		e.TimeWaitPerRequest = &zero
+		e.Reason = "-"
+		// The keys of an end read from a remote agent.
+		e.Source, e.AgentURL, e.Matched = "-", "-", "-"
+		e.ClockOffsetMS, e.ClockRTTMS, e.MissingFrom = &zero, &zero, &zero
+		var n int64
+		e.RequestsSampled = &n
+		e.KernelCounters = map[string]int64{}
+		for _, name := range sockstat.CounterNames() {
+			e.KernelCounters[name] = 0
+		}
+	}
+	r.TimeWaitSeconds = &zero
+	r.Ports.MaxSustainableQPS.Loopback, r.Ports.MaxSustainableQPS.Network = &zero, &zero
+	m, err := toMap(&r)
+	if err != nil {
+		panic("report: the prototype run does not encode: " + err.Error())
+	}
+	return m
+}
+
+// openMap returns the type of a map keyed by values the run meets (status
+// codes, error messages): it takes any key, not checked by name.
+func openMap(key string) (types.Type, bool) {
+	switch key {
+	case "status_codes":
+		return types.Map{types.Extra: types.Float64}, true
+	case "error_examples":
+		return types.Map{types.Extra: types.String}, true
+	}
+	return nil, false
+}
+
+// figureTypes returns the expectation language's variables and their
+// types, from the prototype.
+func figureTypes() types.Map {
+	proto := figurePrototype()
+	delete(proto, "expectations")
+	return typeOf(proto, "").(types.Map)
+}
+
+func typeOf(v any, key string) types.Type {
+	if t, ok := openMap(key); ok {
+		return t
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		m := types.Map{}
+		for k, x := range v {
+			m[k] = typeOf(x, k)
+		}
+		return m
+	case []any:
+		return types.Array(types.Any)
+	case float64:
+		return types.Float64
+	case string:
+		return types.String
+	case bool:
+		return types.Bool
+	}
+	return types.Any
+}
+
+// figureValues returns a run's figures for evaluation: its JSON, with
+// every figure of the prototype it lacks set to zero, so that an error
+// class that did not occur counts 0.
+func figureValues(r *Run) (map[string]any, error) {
+	m, err := toMap(r)
+	if err != nil {
+		return nil, err
+	}
+	fillZero(m, figurePrototype())
+	return m, nil
+}
+
+// fillZero gives dst every key of proto it lacks, with its type's zero
+// value: 0, false, "", an empty list, or a map filled the same way.
+func fillZero(dst, proto map[string]any) {
+	for k, p := range proto {
+		v, ok := dst[k]
+		switch p := p.(type) {
+		case map[string]any:
+			if _, open := openMap(k); open {
+				if !ok || v == nil {
+					dst[k] = map[string]any{}
+				}
+				continue
+			}
+			sub, isMap := v.(map[string]any)
+			if !isMap {
+				if ok && v != nil {
+					continue
+				}
+				sub = map[string]any{}
+				dst[k] = sub
+			}
+			fillZero(sub, p)
+		case float64:
+			if !ok {
+				dst[k] = 0.0
+			}
+		case bool:
+			if !ok {
+				dst[k] = false
+			}
+		case string:
+			if !ok {
+				dst[k] = ""
+			}
+		case []any:
+			if !ok {
+				dst[k] = []any{}
+			}
+		}
+	}
+}
+
+func toMap(r *Run) (map[string]any, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("report: encode run: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("report: decode run: %w", err)
+	}
+	return m, nil
+}

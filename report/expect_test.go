@@ -1,0 +1,93 @@
+package report_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/twbench/twbench/report"
+)
+
+func TestCheckEval(t *testing.T) {
+	rep := fixture()
+	ab, keepalive := &rep.Runs[0], &rep.Runs[2]
+	tests := []struct {
+		run    *report.Run
+		expr   string
+		ok     bool
+		values map[string]any
+	}{
+		{ab, "client.peak.TIME_WAIT == 0", true, map[string]any{"client.peak.TIME_WAIT": 0.0}},
+		{ab, "server.time_wait_per_request > 0.9", true, map[string]any{"server.time_wait_per_request": 1.0}},
+		{ab, "server.time_wait_per_request < 0.1", false, map[string]any{"server.time_wait_per_request": 1.0}},
+		{ab, "qps >= 3900 && latency_us.p99 < 5000", true, map[string]any{"qps": 4000.0, "latency_us.p99": 991.0}},
+		// A class that did not occur, present or not in the JSON, is 0.
+		{ab, "errors.EADDRNOTAVAIL == 0 && errors.ENFILE == 0", true, nil},
+		{ab, `errors["EPIPE"] + close_errors.timeout == 0`, true, nil},
+		{ab, "kernel_counters.TWKilled == 0 && kernel_counters.TW == 40000", true, nil},
+		{ab, "closes.server_first == connections", true, nil},
+		{ab, "ports.max_sustainable_qps.in_force == 'loopback'", true, nil},
+		{ab, "len(server.series) == 11", true, nil},
+		{ab, "scenario.closer == 'server' and schedule.late == 0", true, nil},
+		{ab, `status_codes["200"] == requests`, true, nil},
+		// Keys the writer leaves out when empty are names, with zero values.
+		{ab, "not interrupted && len(notes) == 0 && client.unsampled_reason == ''", true, nil},
+		{ab, "scenario.target == '' && scenario.description == '' && error_examples.ECONNRESET == nil", true, nil},
+		{ab, "close_errors.timeout == 0", true, nil},
+		// The ceilings of a keep-alive pool are null: the check fails and says so.
+		{keepalive, "ports.max_sustainable_qps.network > 400", false, map[string]any{"ports.max_sustainable_qps.network": nil}},
+	}
+	for _, tt := range tests {
+		c, err := report.CompileCheck(tt.expr, "t.yaml:1")
+		if err != nil {
+			t.Errorf("CompileCheck(%q) error = %v", tt.expr, err)
+			continue
+		}
+		got := c.Eval(tt.run)
+		if got.OK != tt.ok {
+			t.Errorf("%s: Eval(%q).OK = %v (%s); want %v", tt.run.Scenario.Name, tt.expr, got.OK, got.Describe(), tt.ok)
+		}
+		for f, want := range tt.values {
+			if v, ok := got.Values[f]; !ok || v != want {
+				t.Errorf("Eval(%q).Values[%s] = %v (present %v); want %v", tt.expr, f, v, ok, want)
+			}
+		}
+		if got.Expr != tt.expr || got.Source != "t.yaml:1" {
+			t.Errorf("Eval(%q) = %+v; want the expression and its source kept", tt.expr, got)
+		}
+	}
+}
+
+func TestCheckDescribe(t *testing.T) {
+	c, err := report.CompileCheck("server.time_wait_per_request < 0.1 and client.peak.TIME_WAIT == 0", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Eval(&fixture().Runs[0])
+	want := "server.time_wait_per_request < 0.1 and client.peak.TIME_WAIT == 0 (client.peak.TIME_WAIT = 0, server.time_wait_per_request = 1)"
+	if got := e.Describe(); got != want {
+		t.Errorf("Describe() = %q; want %q", got, want)
+	}
+}
+
+func TestCompileCheckErrors(t *testing.T) {
+	tests := []struct{ expr, want string }{
+		{"clent.peak.TIME_WAIT == 0", "unknown name clent"},
+		{"client.peak.TIME_WAT == 0", "TIME_WAT"},
+		{"errors.EADDRNOTAVAL == 0", "EADDRNOTAVAL"},
+		{"latency_us.p95 < 5000", "p95"},
+		{"kernel_counters.TWRecyled == 0", "TWRecyled"},
+		{"qps", "expected bool"},
+		{"qps >", "unexpected token"},
+		{"expectations[0].ok", "unknown name expectations"},
+	}
+	for _, tt := range tests {
+		_, err := report.CompileCheck(tt.expr, "")
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CompileCheck(%q) error = %v; want one mentioning %q", tt.expr, err, tt.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("CompileCheck(%q) error = %q; want one line", tt.expr, err)
+		}
+	}
+}
