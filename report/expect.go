@@ -63,11 +63,29 @@ func (c *Check) Eval(r *Run) Expectation {
 	}
 	out, err := expr.Run(c.prog, env)
 	if err != nil {
-		e.Error = err.Error()
+		e.Error = evalError(err, e.Values)
 		return e
 	}
 	e.OK, _ = out.(bool)
 	return e
+}
+
+// evalError says why an expression could not be evaluated: a figure that
+// is null in this run (a ceiling without connections, a ratio a short run
+// cannot give), or else the first line of expr's message, without its
+// drawing of the expression.
+func evalError(err error, values map[string]any) string {
+	var null []string
+	for _, f := range slices.Sorted(maps.Keys(values)) {
+		if values[f] == nil {
+			null = append(null, f)
+		}
+	}
+	if len(null) > 0 {
+		return strings.Join(null, ", ") + " null: not measured in this run (see its notes)"
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }
 
 // Describe says what an expectation found: its expression, and the
@@ -106,7 +124,9 @@ func figuresIn(root ast.Node) []string {
 	ast.Walk(&root, v)
 	var out []string
 	for _, p := range v.paths {
-		longer := slices.ContainsFunc(v.paths, func(q string) bool { return strings.HasPrefix(q, p+".") })
+		longer := slices.ContainsFunc(v.paths, func(q string) bool {
+			return strings.HasPrefix(q, p+".") || strings.HasPrefix(q, p+"[")
+		})
 		if !longer && !slices.Contains(out, p) {
 			out = append(out, p)
 		}
@@ -123,21 +143,22 @@ func (v *figureVisitor) Visit(n *ast.Node) {
 }
 
 // path returns the dotted path of a chain of constant member accesses
-// from a variable.
+// and list indexes from a variable: exhaustion[0].ratio.
 func path(n ast.Node) (string, bool) {
 	switch n := n.(type) {
 	case *ast.IdentifierNode:
 		return n.Value, true
 	case *ast.MemberNode:
-		prop, ok := n.Property.(*ast.StringNode)
-		if !ok {
-			return "", false
-		}
 		base, ok := path(n.Node)
 		if !ok {
 			return "", false
 		}
-		return base + "." + prop.Value, true
+		switch prop := n.Property.(type) {
+		case *ast.StringNode:
+			return base + "." + prop.Value, true
+		case *ast.IntegerNode:
+			return base + "[" + strconv.Itoa(prop.Value) + "]", true
+		}
 	}
 	return "", false
 }
@@ -145,12 +166,24 @@ func path(n ast.Node) (string, bool) {
 func lookup(env map[string]any, dotted string) (any, bool) {
 	var cur any = env
 	for _, k := range strings.Split(dotted, ".") {
+		k, index, _ := strings.Cut(k, "[")
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return nil, false
 		}
 		if cur, ok = m[k]; !ok {
 			return nil, false
+		}
+		for index != "" {
+			var i string
+			i, index, _ = strings.Cut(index, "]")
+			index = strings.TrimPrefix(index, "[")
+			n, err := strconv.Atoi(i)
+			list, ok := cur.([]any)
+			if err != nil || !ok || n < 0 || n >= len(list) {
+				return nil, false
+			}
+			cur = list[n]
 		}
 	}
 	switch cur.(type) {

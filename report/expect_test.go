@@ -57,6 +57,38 @@ func TestCheckEval(t *testing.T) {
 	}
 }
 
+// TestCheckCloseMatrixFigures: the close matrix's figures are names, list
+// items included, and a null one says so in one line.
+func TestCheckCloseMatrixFigures(t *testing.T) {
+	rep := fixture()
+	r := &rep.Runs[1]
+	ratio := 0.97
+	r.Exhaustion = []report.Exhaustion{{Error: "EADDRNOTAVAIL", Count: 5, Ratio: &ratio}}
+	r.ServerErrors = map[string]int64{"ECONNRESET": 7}
+	for _, tc := range []struct {
+		expr, want string
+		ok         bool
+	}{
+		{"exhaustion[0].ratio > 0.8 && server_errors.ECONNRESET == 7", "exhaustion[0].ratio = 0.97", true},
+		{"closes.at_end == 0 && len(per_second) == 0", "closes.at_end = 0", true},
+		{"ports.port_range_from == '' && scenario.half_close == false", "", true},
+	} {
+		c, err := report.CompileCheck(tc.expr, "t.yaml:1")
+		if err != nil {
+			t.Fatalf("CompileCheck(%q): %v", tc.expr, err)
+		}
+		if got := c.Eval(r); got.OK != tc.ok || !strings.Contains(got.Describe(), tc.want) {
+			t.Errorf("Eval(%q) = %v, %q; want %v, naming %q", tc.expr, got.OK, got.Describe(), tc.ok, tc.want)
+		}
+	}
+	r.Exhaustion[0].Ratio = nil
+	c, _ := report.CompileCheck("exhaustion[0].ratio > 0.8", "t.yaml:1")
+	got := c.Eval(r)
+	if got.OK || got.Error != "exhaustion[0].ratio null: not measured in this run (see its notes)" {
+		t.Errorf("Eval with a null ratio = %v, error %q; want failed, saying the ratio is null", got.OK, got.Error)
+	}
+}
+
 func TestCheckDescribe(t *testing.T) {
 	c, err := report.CompileCheck("server.time_wait_per_request < 0.1 and client.peak.TIME_WAIT == 0", "x")
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 type htmlRun struct {
 	ID, Name, Description string
 	Finding               string
+	Details               []string
 	Expectations          []Expectation
 	Notes                 []string
 	// Charts are SVG elements drawn by this package, or the reason one
@@ -80,6 +81,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 			Name:         run.Scenario.Name,
 			Description:  run.Scenario.Description,
 			Finding:      Explain(run),
+			Details:      Details(run),
 			Expectations: run.Expectations,
 			Notes:        run.Notes,
 		}
@@ -175,7 +177,8 @@ figcaption { color: #555; font-size: 0.9em; }
 <h2>{{.Name}}</h2>
 {{if .Description}}<p>{{.Description}}</p>{{end}}
 <p class="finding">{{.Name}}: {{.Finding}}</p>
-{{if .Expectations}}<ul class="expectations">
+{{range .Details}}<p class="detail">{{.}}</p>
+{{end}}{{if .Expectations}}<ul class="expectations">
 {{range .Expectations}}<li class="{{if .OK}}ok{{else}}failed{{end}}">{{if .OK}}met{{else}}FAILED{{end}}: <code>{{.Describe}}</code>{{if .Source}} ({{.Source}}){{end}}</li>
 {{end}}</ul>{{end}}
 {{range .Notes}}<p class="note">note: {{.}}</p>

@@ -45,14 +45,8 @@ func WriteText(w io.Writer, r *Report) error {
 		run := &r.Runs[i]
 		b.WriteString("\n")
 		b.WriteString(wrap(run.Scenario.Name+": "+Explain(run), 100))
-		for _, e := range run.Exhaustion {
-			b.WriteString(wrap("  "+exhaustionLine(run, &e), 100))
-		}
-		if len(run.Ports.Sources) > 0 {
-			b.WriteString(wrap("  "+sourcesLine(run), 100))
-		}
-		if n, list := counts(run.ServerErrors); n > 0 {
-			b.WriteString(wrap("  the built-in target saw "+list+" on its connections", 100))
+		for _, d := range Details(run) {
+			b.WriteString(wrap(d, 100))
 		}
 		for _, n := range run.Notes {
 			b.WriteString(wrap("  note: "+n, 100))
@@ -321,6 +315,23 @@ func ceilingCell(r *Run, regime string) string {
 		s += " (in force)"
 	}
 	return s
+}
+
+// Details says, a sentence each, what ran out and when, how the
+// connections spread over source addresses, and what the built-in target
+// saw of the client's resets.
+func Details(r *Run) []string {
+	var out []string
+	for i := range r.Exhaustion {
+		out = append(out, exhaustionLine(r, &r.Exhaustion[i]))
+	}
+	if len(r.Ports.Sources) > 0 {
+		out = append(out, sourcesLine(r))
+	}
+	if n, list := counts(r.ServerErrors); n > 0 {
+		out = append(out, "the built-in target saw "+list+" on its connections")
+	}
+	return out
 }
 
 // exhaustionLine says when a resource ran out and how that compares with
