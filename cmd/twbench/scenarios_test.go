@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,5 +231,41 @@ func TestSources(t *testing.T) {
 	}
 	if conns != r.Connections || r.Errors["EADDRNOTAVAIL"] != p.Sources[0].NoPort+p.Sources[1].NoPort {
 		t.Errorf("sources' connections %d and errors %v; want the run's %d and %d", conns, p.Sources, r.Connections, r.Errors["EADDRNOTAVAIL"])
+	}
+}
+
+// TestDescriptorExhaustion: a client whose open-files limit is 64 cannot
+// hold 100 connections: connect() fails with EMFILE for the rest, the
+// connections it has carry on, and the report says when it began and that
+// the limit was too low. The server is a process of its own, as it would
+// be in production (a built-in target in the same process would starve
+// with the client).
+func TestDescriptorExhaustion(t *testing.T) {
+	needSampling(t)
+	bin := twbenchBinary(t)
+	target, _ := startServe(t, "tcp://127.0.0.1:0")
+	out, err := exec.Command("sh", "-c", `ulimit -n 64 && exec "$0" run --target "$1" --protocol tcp --closer none -c 100 -d 1s --timeout 2s --format json --no-progress`,
+		bin, target).Output()
+	if err != nil {
+		// Exit 3 if no request succeeded; the report is checked below.
+		t.Logf("twbench exited: %v", err)
+	}
+	var rep report.Report
+	if err := json.Unmarshal(out, &rep); err != nil || len(rep.Runs) != 1 {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	r := &rep.Runs[0]
+	if r.Errors["EMFILE"] == 0 || len(r.Exhaustion) == 0 || r.Exhaustion[0].Error != "EMFILE" || r.Exhaustion[0].Ratio != nil {
+		t.Errorf("errors %v, exhaustion %+v; want EMFILE counted, its onset reported, and no port ratio", r.Errors, r.Exhaustion)
+	}
+	if r.Requests == 0 {
+		t.Errorf("no request succeeded; want the connections that got descriptors to carry on")
+	}
+	found := false
+	for _, n := range r.Notes {
+		found = found || strings.Contains(n, "RLIMIT_NOFILE) is 64")
+	}
+	if !found {
+		t.Errorf("notes = %q; want one saying the open-files limit, 64, is too low for -c 100", r.Notes)
 	}
 }
