@@ -180,6 +180,9 @@ func throughputChart(r *Run) ([]byte, error) {
 	for _, xy := range done {
 		peak = max(peak, xy.Y)
 	}
+	for _, xy := range failed {
+		peak = max(peak, xy.Y)
+	}
 	p.Y.Max = 1.3 * max(peak, 1) // head room for the legend
 	p.Y.Tick.Marker = plainTicks{}
 	return drawTiles([][]*plot.Plot{{p}}, panelH)

@@ -125,8 +125,11 @@ type FigureChange struct {
 	Figure     Figure
 	Base, Head float64
 	// Missing is set when either run lacks the figure (an end not
-	// sampled); the rest is then zero.
-	Missing bool
+	// sampled); HasBase and HasHead say which has it. A figure the head
+	// lacks and the base has, under a limit, is a regression: a check
+	// that cannot be made must not pass.
+	Missing          bool
+	HasBase, HasHead bool
 	// Change is (head - base) / base in percent, ±Inf when base is 0;
 	// Worse is the change in the bad direction (negative: it improved).
 	Change, Worse float64
@@ -139,6 +142,11 @@ func (c *Comparison) Regressions() []string {
 	var out []string
 	for _, s := range c.Scenarios {
 		for _, f := range s.Figures {
+			if f.Regressed && f.Missing {
+				out = append(out, fmt.Sprintf("%s: %s is missing from the head run (base %s): it cannot be checked against the %s allowed",
+					s.Name, f.Figure.Name, f.Figure.format(f.Base), percentText(*f.Limit)))
+				continue
+			}
 			if f.Regressed {
 				out = append(out, fmt.Sprintf("%s: %s got worse by %s (%s -> %s), more than the %s allowed",
 					s.Name, f.Figure.Name, percentText(f.Worse), f.Figure.format(f.Base), f.Figure.format(f.Head), percentText(*f.Limit)))
@@ -199,6 +207,14 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 		{"rate", strconv.FormatFloat(bs.Rate, 'f', -1, 64), strconv.FormatFloat(hs.Rate, 'f', -1, 64)},
 		{"duration", bs.Duration.String(), hs.Duration.String()},
 		{"requests", strconv.FormatInt(bs.Requests, 10), strconv.FormatInt(hs.Requests, 10)},
+		{"request_size", strconv.Itoa(bs.RequestSize), strconv.Itoa(hs.RequestSize)},
+		{"response_size", strconv.Itoa(bs.ResponseSize), strconv.Itoa(hs.ResponseSize)},
+		{"requests_per_conn", strconv.Itoa(bs.RequestsPerConn), strconv.Itoa(hs.RequestsPerConn)},
+		{"half_close", strconv.FormatBool(bs.HalfClose), strconv.FormatBool(hs.HalfClose)},
+		{"client_port_range", orNone(bs.ClientPortRange), orNone(hs.ClientPortRange)},
+		{"source", orNone(strings.Join(bs.Sources, ",")), orNone(strings.Join(hs.Sources, ","))},
+		{"target", targetKind(b), targetKind(h)},
+		{"server end", serverEnd(b), serverEnd(h)},
 	} {
 		if d.base != d.head {
 			sc.Differs = append(sc.Differs, fmt.Sprintf("%s %s -> %s", d.key, d.base, d.head))
@@ -216,7 +232,12 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 		bv, bok := f.value(b, bl)
 		hv, hok := f.value(h, hl)
 		if !bok || !hok {
-			fc.Missing = true
+			fc.Missing, fc.HasBase, fc.HasHead = true, bok, hok
+			fc.Base, fc.Head = bv, hv
+			if lim, ok := limits.of(f.Name); ok {
+				fc.Limit = &lim
+				fc.Regressed = bok && !hok
+			}
 			sc.Figures = append(sc.Figures, fc)
 			continue
 		}
@@ -243,6 +264,33 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 		sc.Figures = append(sc.Figures, fc)
 	}
 	return sc
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// targetKind names a run's target for comparing settings: the built-in
+// one (whose port changes every run) or the URL.
+func targetKind(r *Run) string {
+	if r.BuiltinTarget {
+		return "built-in"
+	}
+	return r.Target
+}
+
+// serverEnd says where a run's server end was read.
+func serverEnd(r *Run) string {
+	switch {
+	case !r.Server.Sampled:
+		return "not sampled"
+	case r.Server.Source != "":
+		return r.Server.Source
+	}
+	return "this host"
 }
 
 func (f Figure) format(v float64) string {
@@ -288,8 +336,13 @@ func WriteComparison(w io.Writer, c *Comparison) error {
 		rows := [][]string{{s.Name, "base", "head", "change", "limit", ""}}
 		for _, f := range s.Figures {
 			r := []string{"  " + f.Figure.Name, "-", "-", "-", "", ""}
-			if !f.Missing {
+			switch {
+			case !f.Missing:
 				r[1], r[2], r[3] = f.Figure.format(f.Base), f.Figure.format(f.Head), signed(f.Change)
+			case f.HasBase:
+				r[1], r[2] = f.Figure.format(f.Base), "missing"
+			case f.HasHead:
+				r[1], r[2] = "missing", f.Figure.format(f.Head)
 			}
 			if f.Limit != nil {
 				r[4] = "≤" + percentText(*f.Limit) + " worse"

@@ -130,3 +130,35 @@ func TestCompareWithoutHistogram(t *testing.T) {
 		t.Errorf("notes = %q; want one saying the base's latency came from the summary", c.Notes)
 	}
 }
+
+// TestCompareMissingInHead: a server end the head could not sample is not
+// a pass under a limit, and the table shows the base's figure; a change in
+// the close-matrix settings is pointed out.
+func TestCompareMissingInHead(t *testing.T) {
+	head := fixture()
+	h := &head.Runs[0]
+	h.Server.Sampled, h.Server.TimeWaitPerRequest, h.Server.Reason = false, nil, "agent unreachable"
+	h.Scenario.ClientPortRange, h.Scenario.RequestsPerConn = "40000-40099", 10
+	c := report.Compare(fixture(), head, report.Limits{Default: pct(5)})
+	f := find(c, "ab-finding", "server.time_wait_per_request")
+	if !f.Missing || !f.HasBase || f.HasHead || !f.Regressed {
+		t.Errorf("server.time_wait_per_request = %+v; want missing in head, present in base, regressed", f)
+	}
+	reg := strings.Join(c.Regressions(), "\n")
+	if !strings.Contains(reg, "ab-finding: server.time_wait_per_request is missing from the head run (base 1.0000)") {
+		t.Errorf("Regressions() = %q; want the missing figure named", reg)
+	}
+	var b bytes.Buffer
+	if err := report.WriteComparison(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1.0000   missing", "requests_per_conn 0 -> 10", "client_port_range none -> 40000-40099", "server end this host -> not sampled"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the table does not contain %q:\n%s", want, b.String())
+		}
+	}
+	// Without a limit, a missing figure is shown, not failed.
+	if reg := report.Compare(fixture(), head, report.Limits{}).Regressions(); len(reg) != 0 {
+		t.Errorf("Regressions() without limits = %v; want none", reg)
+	}
+}

@@ -33,12 +33,14 @@ func WriteCSV(w io.Writer, r *Report) error {
 			name string
 			e    *End
 		}{{"client", &run.Client}, {"server", &run.Server}} {
-			for j, p := range end.e.Series {
-				// The throughput points are taken at the same samples.
+			for _, p := range end.e.Series {
+				// The load's progress at the sample: the throughput point
+				// taken with it, or for a series from a remote agent (its
+				// own samples and times) the last one taken before it.
 				var req, errs string
-				if j < len(run.Throughput) {
-					req = strconv.FormatInt(run.Throughput[j].Requests, 10)
-					errs = strconv.FormatInt(run.Throughput[j].Errors, 10)
+				if tp, ok := throughputAt(run.Throughput, p.T); ok {
+					req = strconv.FormatInt(tp.Requests, 10)
+					errs = strconv.FormatInt(tp.Errors, 10)
 				}
 				at := start.Add(time.Duration(p.T * float64(time.Second))).UTC()
 				rec := []string{run.Scenario.Name, end.name, at.Format("2006-01-02T15:04:05.000Z07:00"),
@@ -57,4 +59,18 @@ func WriteCSV(w io.Writer, r *Report) error {
 		return fmt.Errorf("report: write csv: %w", err)
 	}
 	return nil
+}
+
+// throughputAt returns the last throughput point taken at or before t
+// (within a millisecond, the resolution of the series' times).
+func throughputAt(points []ThroughputPoint, t float64) (ThroughputPoint, bool) {
+	var found ThroughputPoint
+	ok := false
+	for _, tp := range points {
+		if tp.T > t+0.0005 {
+			break
+		}
+		found, ok = tp, true
+	}
+	return found, ok
 }

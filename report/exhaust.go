@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/twbench/twbench/loadgen"
@@ -128,16 +129,19 @@ func exhaustion(res *loadgen.Result, duration time.Duration, p *Ports) (out []Ex
 		if e.Regime == RegimeLoopback {
 			ceil, hold = p.MaxSustainableQPS.Loopback, p.PortHoldS.Loopback
 		}
+		// The wait for a port to come back, without the connection's own
+		// life (a fraction of a millisecond here).
+		wait := max(hold-p.ConnectionLifetimeS, 0)
 		if ceil != nil && p.ConnectionsPerRequest > 0 {
 			v := round(*ceil*p.ConnectionsPerRequest, 2)
 			e.PredictedRate = &v
 			switch {
 			case c != loadgen.ErrAddrNotAvail:
 				// Descriptors are not ports: no ratio.
-			case end.Seconds() < 2*hold:
+			case end.Seconds() < 2*wait:
 				notes = append(notes, fmt.Sprintf(
 					"%s: the load (%.1f s) was shorter than twice the time a port is held (%s in the %s regime), so the ports had not cycled and the rate after the first error is not the steady state that predicted_rate describes; run for at least %s to compare them",
-					e.Error, end.Seconds(), seconds(hold), e.Regime, seconds(2*hold)))
+					e.Error, end.Seconds(), seconds(wait), e.Regime, seconds(math.Ceil(20*wait)/10)))
 			case v > 0:
 				r := round(e.ConnectedRate/v, 3)
 				e.Ratio = &r

@@ -67,7 +67,28 @@ func (c *Check) Eval(r *Run) Expectation {
 		return e
 	}
 	e.OK, _ = out.(bool)
+	if !e.OK {
+		// A comparison with a null (nil == 0) is false, not an error: say
+		// why all the same.
+		if msg := nullFigures(e.Values); msg != "" {
+			e.Error = msg
+		}
+	}
 	return e
+}
+
+// nullFigures names the figures among values that are null in this run.
+func nullFigures(values map[string]any) string {
+	var null []string
+	for _, f := range slices.Sorted(maps.Keys(values)) {
+		if values[f] == nil {
+			null = append(null, f)
+		}
+	}
+	if len(null) == 0 {
+		return ""
+	}
+	return strings.Join(null, ", ") + " null: not measured in this run (see its notes)"
 }
 
 // evalError says why an expression could not be evaluated: a figure that
@@ -75,16 +96,13 @@ func (c *Check) Eval(r *Run) Expectation {
 // cannot give), or else the first line of expr's message, without its
 // drawing of the expression.
 func evalError(err error, values map[string]any) string {
-	var null []string
-	for _, f := range slices.Sorted(maps.Keys(values)) {
-		if values[f] == nil {
-			null = append(null, f)
-		}
-	}
-	if len(null) > 0 {
-		return strings.Join(null, ", ") + " null: not measured in this run (see its notes)"
+	if msg := nullFigures(values); msg != "" {
+		return msg
 	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
+	if strings.Contains(msg, "index out of range") {
+		return "a list has no such item in this run (" + msg + ")"
+	}
 	return msg
 }
 
@@ -217,6 +235,11 @@ func figurePrototype() map[string]any {
 	r.Exhaustion = []Exhaustion{{}}
 	r.Ports.PortRangeFrom = "-"
 	r.Ports.Sources = []SourceUse{{}}
+	second := SecondPoint{Errors: map[string]int64{}}
+	for c := range loadgen.NumErrorClasses {
+		second.Errors[loadgen.ErrorClass(c).String()] = 0
+	}
+	r.PerSecond = []SecondPoint{second}
 	for c := range loadgen.NumErrorClasses {
 		name := loadgen.ErrorClass(c).String()
 		r.Errors[name], r.CloseErrors[name] = 0, 0
@@ -239,6 +262,11 @@ func figurePrototype() map[string]any {
 		e.KernelCounters = map[string]int64{}
 		for _, name := range sockstat.CounterNames() {
 			e.KernelCounters[name] = 0
+		}
+		e.Gaps = []Gap{{To: &zero}}
+		e.Host = &sockstat.Host{Kernel: "-", Sysctl: map[string]string{}}
+		for _, name := range sockstat.HostSysctls() {
+			e.Host.Sysctl[name] = ""
 		}
 	}
 	r.TimeWaitSeconds = &zero
@@ -282,6 +310,11 @@ func typeOf(v any, key string) types.Type {
 		}
 		return m
 	case []any:
+		// The prototype holds one item of each list, so that the fields of
+		// its items are names too: exhaustion[0].ratio.
+		if len(v) > 0 {
+			return types.Array(typeOf(v[0], ""))
+		}
 		return types.Array(types.Any)
 	case float64:
 		return types.Float64
@@ -302,7 +335,39 @@ func figureValues(r *Run) (map[string]any, error) {
 		return nil, err
 	}
 	fillZero(m, figurePrototype())
+	nullUnmeasured(m, r)
 	return m, nil
+}
+
+// nullUnmeasured makes the figures a run did not measure null, not 0: an
+// expectation over them then fails saying so, rather than judging a zero
+// nobody measured.
+func nullUnmeasured(m map[string]any, r *Run) {
+	if r.ServerErrors == nil {
+		// Only the built-in target counts what it saw.
+		m["server_errors"] = map[string]any{"ECONNRESET": nil, "other": nil}
+	}
+	for _, e := range []struct {
+		key string
+		end *End
+	}{{"client", &r.Client}, {"server", &r.Server}} {
+		em, ok := m[e.key].(map[string]any)
+		if !ok {
+			continue
+		}
+		if e.end.Source == "" {
+			// Not read from an agent: no clock, gaps or agent host.
+			for _, k := range []string{"clock_offset_ms", "clock_rtt_ms"} {
+				em[k] = nil
+			}
+		}
+		if e.end.MissingFrom == nil {
+			em["missing_from"] = nil
+		}
+		if e.end.RequestsSampled == nil {
+			em["requests_sampled"] = nil
+		}
+	}
 }
 
 // fillZero gives dst every key of proto it lacks, with its type's zero
@@ -340,8 +405,24 @@ func fillZero(dst, proto map[string]any) {
 				dst[k] = ""
 			}
 		case []any:
-			if !ok {
-				dst[k] = []any{}
+			list, isList := v.([]any)
+			if !isList {
+				if !ok || v == nil {
+					dst[k] = []any{}
+				}
+				continue
+			}
+			if len(p) == 0 {
+				continue
+			}
+			itemProto, isMap := p[0].(map[string]any)
+			if !isMap {
+				continue
+			}
+			for _, item := range list {
+				if m, ok := item.(map[string]any); ok {
+					fillZero(m, itemProto)
+				}
 			}
 		}
 	}

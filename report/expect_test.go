@@ -81,8 +81,39 @@ func TestCheckCloseMatrixFigures(t *testing.T) {
 			t.Errorf("Eval(%q) = %v, %q; want %v, naming %q", tc.expr, got.OK, got.Describe(), tc.ok, tc.want)
 		}
 	}
+	// Fields of list items are names, checked at load; missing ones inside
+	// items count 0; figures not measured are null.
+	r.PerSecond = []report.SecondPoint{{T: 1, Requests: 5}}
+	for _, tc := range []struct {
+		expr string
+		ok   bool
+		err  string
+	}{
+		{"per_second[0].errors.EADDRNOTAVAIL == 0 && per_second[0].requests == 5", true, ""},
+		{"len(server.gaps) == 0 && server.missing_from == nil", true, ""},
+		{"server.host.kernel == ''", true, ""},
+		{"ports.sources[0].peak_in_use > 0", false, "a list has no such item in this run"},
+	} {
+		c, err := report.CompileCheck(tc.expr, "t.yaml:1")
+		if err != nil {
+			t.Errorf("CompileCheck(%q): %v", tc.expr, err)
+			continue
+		}
+		if got := c.Eval(r); got.OK != tc.ok || !strings.Contains(got.Error, tc.err) {
+			t.Errorf("Eval(%q) = %v, error %q; want %v, %q", tc.expr, got.OK, got.Error, tc.ok, tc.err)
+		}
+	}
+	if _, err := report.CompileCheck("exhaustion[0].ratoi > 0.8", "t.yaml:1"); err == nil || !strings.Contains(err.Error(), "ratoi") {
+		t.Errorf("CompileCheck of a misspelt field in a list item = %v; want an error naming it", err)
+	}
+	r.ServerErrors = nil
+	c, _ := report.CompileCheck("server_errors.ECONNRESET == 0", "t.yaml:1")
+	if got := c.Eval(r); got.OK || !strings.Contains(got.Error, "server_errors.ECONNRESET null") {
+		t.Errorf("server_errors without the built-in target: %v, %q; want failed, null", got.OK, got.Error)
+	}
+
 	r.Exhaustion[0].Ratio = nil
-	c, _ := report.CompileCheck("exhaustion[0].ratio > 0.8", "t.yaml:1")
+	c, _ = report.CompileCheck("exhaustion[0].ratio > 0.8", "t.yaml:1")
 	got := c.Eval(r)
 	if got.OK || got.Error != "exhaustion[0].ratio null: not measured in this run (see its notes)" {
 		t.Errorf("Eval with a null ratio = %v, error %q; want failed, saying the ratio is null", got.OK, got.Error)

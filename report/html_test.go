@@ -102,6 +102,35 @@ func TestWriteCSV(t *testing.T) {
 	}
 }
 
+// TestWriteCSVAgentSeries: a server series from an agent has samples of
+// its own times; each row carries the load's progress at its time, not
+// that of the local sample with the same index.
+func TestWriteCSVAgentSeries(t *testing.T) {
+	rep := fixture()
+	r := &rep.Runs[0]
+	r.Server.Source = "agent"
+	r.Server.Series = []report.Point{{T: 0.5}, {T: 2.2}, {T: 9.999}, {T: 10.6}}
+	var b bytes.Buffer
+	if err := report.WriteCSV(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rec := range recs {
+		if rec[0] == "ab-finding" && rec[1] == "server" {
+			got = append(got, rec[3]+":"+rec[4])
+		}
+	}
+	// Throughput is taken at -0.001, 0.999, 1.999, ... with 4,000 more
+	// requests each second.
+	if want := "0.500:0 2.200:8000 9.999:40000 10.600:40000"; strings.Join(got, " ") != want {
+		t.Errorf("server rows (t:requests) = %s; want %s", strings.Join(got, " "), want)
+	}
+}
+
 // chromium returns the path of a Chromium to test the HTML report with, or
 // skips the test.
 func chromium(t *testing.T) string {

@@ -126,6 +126,12 @@ func sampledRequests(rem *Remote, res *loadgen.Result) int64 {
 // remoteNotes say where the server end came from and what is missing of it.
 func remoteNotes(rem *Remote, e *End, runEnd float64) []string {
 	var notes []string
+	if !e.Sampled {
+		if strings.Contains(e.Reason, rem.URL) {
+			return []string{"the server end could not be read: " + e.Reason}
+		}
+		return []string{"the server end could not be read from the agent " + rem.URL + ": " + e.Reason}
+	}
 	where := "the server end was read from the agent " + rem.URL
 	if e.Matched != "" {
 		where += " (" + e.Matched + ")"

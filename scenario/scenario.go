@@ -55,7 +55,7 @@ type Scenario struct {
 	RequestSize  int `json:"request_size,omitempty"`
 	ResponseSize int `json:"response_size,omitempty"`
 	// RequestsPerConn is how many requests a connection carries before
-	// the closer ends it; 0 is 1 (none: the whole run).
+	// the closer ends it: 1 by default, absent for none (the whole run).
 	RequestsPerConn int `json:"requests_per_conn,omitempty"`
 	// HalfClose shuts down the client's sending side after the last
 	// request of a connection (closer client).
@@ -116,7 +116,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // ApplyDefaults fills in the fields left out: http1.1; the closer the
 // protocol implies (server for http1.0, none, keep-alive, for http1.1); 64
 // connections; 10 s unless a request count is given; a 10 s timeout; a
-// 100 ms sampling interval.
+// 100 ms sampling interval; one request per connection unless the closer
+// is none; 64-byte raw TCP requests and responses.
 // Fields that were given, even as 0, are left as they are.
 func (s *Scenario) ApplyDefaults() {
 	unset := func(key string, zero bool) bool { return zero && !s.given[key] }
@@ -140,6 +141,9 @@ func (s *Scenario) ApplyDefaults() {
 	}
 	if unset("sample_interval", s.SampleInterval == 0) {
 		s.SampleInterval = Duration(DefaultSampleInterval)
+	}
+	if unset("requests_per_conn", s.RequestsPerConn == 0) && s.Closer != loadgen.CloserNone {
+		s.RequestsPerConn = 1
 	}
 	if s.Protocol == loadgen.TCP {
 		if unset("request_size", s.RequestSize == 0) {

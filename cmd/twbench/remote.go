@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,7 +153,12 @@ func (r *remoteEnd) openGap(began time.Time, err error) {
 	if from.IsZero() {
 		from = began
 	}
-	r.rem.Gaps = append(r.rem.Gaps, report.RemoteGap{From: from, Reason: "agent " + r.client.URL() + ": " + err.Error()})
+	// The client's errors name the agent already.
+	reason := err.Error()
+	if !strings.Contains(reason, r.client.URL()) {
+		reason = "agent " + r.client.URL() + ": " + reason
+	}
+	r.rem.Gaps = append(r.rem.Gaps, report.RemoteGap{From: from, Reason: reason})
 	r.gapOpen = true
 }
 

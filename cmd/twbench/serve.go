@@ -99,6 +99,9 @@ func parseListenSpec(raw string) (listenSpec, error) {
 		spec.policy = sc.ServerPolicy()
 	}
 	spec.tcp.Policy = spec.policy
+	if spec.scheme == "tcp" && spec.tcp.RequestSize == 0 && q.Get("closer") == string(loadgen.CloserNone) {
+		return listenSpec{}, fmt.Errorf("--listen %q: closer none keeps connections for requests, and a connect-only listener (request_size=0) gets none: use client, server, client-rst or server-rst", raw)
+	}
 	return spec, nil
 }
 
@@ -117,6 +120,9 @@ func (spec listenSpec) start() (servedTarget, string, error) {
 			return nil, "", err
 		}
 		what := fmt.Sprintf("close policy %s, %d-byte requests, %d-byte responses", spec.policy, spec.tcp.RequestSize, spec.tcp.ResponseSize)
+		if spec.policy != target.KeepAlive && spec.tcp.RequestsPerConn > 1 {
+			what += fmt.Sprintf(", closed after every %d responses", spec.tcp.RequestsPerConn)
+		}
 		if spec.tcp.RequestSize == 0 {
 			what = fmt.Sprintf("close policy %s, connect-only", spec.policy)
 		}
@@ -126,7 +132,11 @@ func (spec listenSpec) start() (servedTarget, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return srv, fmt.Sprintf("close policy %s; a request's %s header sets it per connection", spec.policy, target.PolicyHeader), nil
+	what := fmt.Sprintf("close policy %s", spec.policy)
+	if spec.policy != target.KeepAlive && spec.tcp.RequestsPerConn > 1 {
+		what += fmt.Sprintf(", closed after every %d responses", spec.tcp.RequestsPerConn)
+	}
+	return srv, fmt.Sprintf("%s; a request's %s header sets it per connection", what, target.PolicyHeader), nil
 }
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
