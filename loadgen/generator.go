@@ -380,9 +380,6 @@ func (g *Generator) collect() *Result {
 			if res.FirstError[c] == "" {
 				res.FirstError[c] = w.firstError[c]
 			}
-			if at := w.firstErrorAt[c]; at > 0 && (res.FirstErrorAt[c] == 0 || at < res.FirstErrorAt[c]) {
-				res.FirstErrorAt[c] = at
-			}
 		}
 		for i := range res.Sources {
 			res.Sources[i].Connections += w.sourceConns[i]

@@ -195,8 +195,8 @@ func TestPortRangeAndSources(t *testing.T) {
 	if res.Connections != 20 || res.Requests != 20 || res.Errors[loadgen.ErrAddrNotAvail] != 40 {
 		t.Errorf("connections %d, requests %d, errors %v; want 20, 20 and 40 EADDRNOTAVAIL", res.Connections, res.Requests, res.Errors)
 	}
-	if res.FirstErrorAt[loadgen.ErrAddrNotAvail] <= 0 {
-		t.Errorf("FirstErrorAt[EADDRNOTAVAIL] = %v; want the time of the first", res.FirstErrorAt[loadgen.ErrAddrNotAvail])
+	if on := res.Onset[loadgen.ErrAddrNotAvail]; on.T <= 0 || on.Connections != 20 {
+		t.Errorf("Onset[EADDRNOTAVAIL] = %+v; want the time of the first, when 20 connections had been made", on)
 	}
 	last := res.Timeline[len(res.Timeline)-1]
 	if last.Connections != 20 || last.Errors[loadgen.ErrAddrNotAvail] != 40 {

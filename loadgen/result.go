@@ -62,14 +62,11 @@ type Result struct {
 	// FirstError holds the first error message of each class, to show what
 	// the class stands for in this run.
 	FirstError [NumErrorClasses]string
-	// FirstErrorAt is when each class was first seen, since the start;
-	// 0 when it was not.
-	FirstErrorAt [NumErrorClasses]time.Duration
 	// Timeline holds the cumulative counts at each whole second of the
 	// run and at its end.
 	Timeline []Progress
-	// Onset holds the cumulative counts at the first error of each class;
-	// zero for a class not seen.
+	// Onset holds the cumulative counts at the first error of each class,
+	// and its time (T) since the start; zero for a class not seen.
 	Onset [NumErrorClasses]Progress
 	// Sources are the connections opened from each source address.
 	Sources     []SourceStats

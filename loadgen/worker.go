@@ -54,12 +54,11 @@ type worker struct {
 	opened    atomic.Int64
 	errors    [NumErrorClasses]atomic.Int64
 
-	requests     int64
-	aborted      int64
-	late         int64
-	closeErrors  [NumErrorClasses]int64
-	firstError   [NumErrorClasses]string
-	firstErrorAt [NumErrorClasses]time.Duration
+	requests    int64
+	aborted     int64
+	late        int64
+	closeErrors [NumErrorClasses]int64
+	firstError  [NumErrorClasses]string
 	// Per source address (index of Config.Sources): connections opened,
 	// and connects that found no free port.
 	sourceConns   []int64
@@ -338,7 +337,6 @@ func (w *worker) fail(err error) {
 // count counts a failed request of class, with its error if it has one.
 func (w *worker) count(class ErrorClass, err error) {
 	if w.errors[class].Add(1) == 1 {
-		w.firstErrorAt[class] = time.Since(w.g.start)
 		w.g.markOnset(class)
 	}
 	if err != nil && w.firstError[class] == "" {

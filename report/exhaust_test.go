@@ -22,7 +22,6 @@ func TestExhaustion(t *testing.T) {
 	res := result(500, 300*time.Microsecond, loadgen.Closes{ClientFirst: 500})
 	res.Connections = 500
 	res.Errors[loadgen.ErrAddrNotAvail] = 75
-	res.FirstErrorAt[loadgen.ErrAddrNotAvail] = 870 * time.Millisecond
 	res.Onset[loadgen.ErrAddrNotAvail] = loadgen.Progress{T: 870 * time.Millisecond, Requests: 100, Connections: 100}
 	res.Elapsed = 5 * time.Second
 	// Cumulative counts at each second: 100 connections by 0.87 s and 13
