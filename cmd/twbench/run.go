@@ -241,36 +241,58 @@ func checkPortRanges(fs *pflag.FlagSet, scenarios []scenario.Scenario, host sock
 	if err != nil {
 		return nil
 	}
-	var errs []error
-	seen := map[string]bool{}
+	var p problems
 	for i := range scenarios {
 		s := &scenarios[i]
 		r, err := loadgen.ParsePortRange(s.ClientPortRange)
 		if s.ClientPortRange == "" || err != nil || (int(r.Lo) >= lo && int(r.Hi) <= hi) {
 			continue
 		}
-		where := "--client-port-range"
-		if !fs.Changed("client-port-range") {
-			where = fmt.Sprintf("%s: scenario %q: client_port_range", s.Where("client_port_range"), s.Name)
-		}
-		msg := fmt.Sprintf("%s: %s is not within net.ipv4.ip_local_port_range %d-%d, and the kernel ignores a per-socket bound outside it", where, r, lo, hi)
-		if !seen[msg] {
-			seen[msg] = true
-			errs = append(errs, errors.New(msg))
-		}
+		p.add(fmt.Sprintf("%s: %s is not within net.ipv4.ip_local_port_range %d-%d, and the kernel ignores a per-socket bound outside it",
+			fieldWhere(fs, s, "client-port-range", "client_port_range"), r, lo, hi))
 	}
-	if len(errs) > 0 {
-		return usageError{errors.Join(errs...)}
+	return p.err()
+}
+
+// problems collects bad input, each message once, for one error naming
+// them all.
+type problems struct {
+	seen map[string]bool
+	errs []error
+}
+
+func (p *problems) add(msg string) {
+	if p.seen[msg] {
+		return
 	}
-	return nil
+	if p.seen == nil {
+		p.seen = map[string]bool{}
+	}
+	p.seen[msg] = true
+	p.errs = append(p.errs, errors.New(msg))
+}
+
+func (p *problems) err() error {
+	if len(p.errs) == 0 {
+		return nil
+	}
+	return usageError{errors.Join(p.errs...)}
+}
+
+// fieldWhere names where a scenario's field was set: by its flag, or at
+// its line in the scenario file.
+func fieldWhere(fs *pflag.FlagSet, s *scenario.Scenario, flag, key string) string {
+	if fs.Changed(flag) {
+		return "--" + flag
+	}
+	return fmt.Sprintf("%s: scenario %q: %s", s.Where(key), s.Name, key)
 }
 
 // checkDialing tries each scenario's source addresses and port range on a
 // socket before any load runs: an address this host does not have is bad
 // input, not a run that failed.
 func checkDialing(fs *pflag.FlagSet, scenarios []scenario.Scenario) error {
-	var errs []error
-	seen := map[string]bool{}
+	var p problems
 	for i := range scenarios {
 		s := &scenarios[i]
 		t := s.Target
@@ -292,22 +314,11 @@ func checkDialing(fs *pflag.FlagSet, scenarios []scenario.Scenario) error {
 				continue
 			}
 			if _, err := loadgen.Check(c.cfg(cfg)); err != nil {
-				where := "--" + c.flag
-				if !fs.Changed(c.flag) {
-					where = fmt.Sprintf("%s: scenario %q: %s", s.Where(c.key), s.Name, c.key)
-				}
-				msg := where + ": " + err.Error()
-				if !seen[msg] {
-					seen[msg] = true
-					errs = append(errs, errors.New(msg))
-				}
+				p.add(fieldWhere(fs, s, c.flag, c.key) + ": " + err.Error())
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return usageError{errors.Join(errs...)}
-	}
-	return nil
+	return p.err()
 }
 
 // loadCatalogue reads file, or the embedded catalogue if file is empty.
