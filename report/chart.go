@@ -112,17 +112,13 @@ func statesChart(r *Run) ([]byte, error) {
 			if len(xys) == 0 {
 				continue
 			}
-			l, err := plotter.NewLine(xys)
-			if err != nil {
+			width := vg.Points(1.2)
+			if s == sockstat.TimeWait {
+				width = vg.Points(2.5)
+			}
+			if err := addLine(p, xys, s.String(), stateColor(s), width); err != nil {
 				return nil, fmt.Errorf("report: chart %s %s: %w", end.name, s, err)
 			}
-			l.Color = stateColor(s)
-			l.Width = vg.Points(1.2)
-			if s == sockstat.TimeWait {
-				l.Width = vg.Points(2.5)
-			}
-			p.Add(l)
-			p.Legend.Add(s.String(), l)
 		}
 		p.Add(loadMarks(r)...)
 		plots = append(plots, []*plot.Plot{p})
@@ -149,31 +145,20 @@ func throughputChart(r *Run) ([]byte, error) {
 		failed = append(failed, plotter.XY{X: b.T, Y: float64(b.Errors-a.Errors) / dt})
 	}
 	if len(done) > 0 {
-		l, err := plotter.NewLine(done)
-		if err != nil {
+		if err := addLine(p, done, "requests/s", stateColor(sockstat.Established), vg.Points(1.5)); err != nil {
 			return nil, fmt.Errorf("report: throughput chart: %w", err)
 		}
-		l.Color, l.Width = stateColor(sockstat.Established), vg.Points(1.5)
-		p.Add(l)
-		p.Legend.Add("requests/s", l)
 		if r.Errors != nil && totalErrors(r) > 0 {
-			f, err := plotter.NewLine(failed)
-			if err != nil {
+			if err := addLine(p, failed, "errors/s", stateColor(sockstat.TimeWait), vg.Points(1.5)); err != nil {
 				return nil, fmt.Errorf("report: throughput chart: %w", err)
 			}
-			f.Color, f.Width = stateColor(sockstat.TimeWait), vg.Points(1.5)
-			p.Add(f)
-			p.Legend.Add("errors/s", f)
 		}
 	}
 	if r.Scenario.Rate > 0 {
-		l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: r.Scenario.Rate}, {X: r.DurationS, Y: r.Scenario.Rate}})
-		if err != nil {
+		target := plotter.XYs{{X: 0, Y: r.Scenario.Rate}, {X: r.DurationS, Y: r.Scenario.Rate}}
+		if err := addLine(p, target, "target rate", color.Gray{Y: 0x80}, 0, vg.Points(4), vg.Points(3)); err != nil {
 			return nil, fmt.Errorf("report: throughput chart: %w", err)
 		}
-		l.Color, l.Dashes = color.Gray{Y: 0x80}, []vg.Length{vg.Points(4), vg.Points(3)}
-		p.Add(l)
-		p.Legend.Add("target rate", l)
 	}
 	p.Add(loadMarks(r)...)
 	peak := r.Scenario.Rate
@@ -224,12 +209,10 @@ func latencyChart(r *Run) ([]byte, error) {
 	p.Y.Min = 0
 	p.X.Tick.Marker = percentileTicks{}
 	p.Y.Tick.Marker = plainTicks{}
-	l, err := plotter.NewLine(xys)
-	if err != nil {
+	if err := addLine(p, xys, "", stateColor(sockstat.Established), vg.Points(1.5)); err != nil {
 		return nil, fmt.Errorf("report: latency chart: %w", err)
 	}
-	l.Color, l.Width = stateColor(sockstat.Established), vg.Points(1.5)
-	p.Add(l, plotter.NewGrid())
+	p.Add(plotter.NewGrid())
 	return drawTiles([][]*plot.Plot{{p}}, panelH)
 }
 
@@ -375,4 +358,22 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return ticks
+}
+
+// addLine draws xys on p in c, width wide (0: the default), dashed if
+// dashes are given, and names it in the legend unless label is empty.
+func addLine(p *plot.Plot, xys plotter.XYs, label string, c color.Color, width vg.Length, dashes ...vg.Length) error {
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return err
+	}
+	l.Color, l.Dashes = c, dashes
+	if width > 0 {
+		l.Width = width
+	}
+	p.Add(l)
+	if label != "" {
+		p.Legend.Add(label, l)
+	}
+	return nil
 }
