@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The clients of goals 1 to 3. Keep-alive: one connection per client
+// connection for the whole run. Churn: a new connection per request, the
+// server closing first (twbench http1.0, ab, wrk with Connection: close)
+// or the client (twbench http1.1).
+var (
+	twbenchKeepAlive = twbenchClient("twbench http1.1 --closer none", "--protocol", "http1.1", "--closer", "none")
+	wrkKeepAlive     = wrkClient("wrk")
+	heyKeepAlive     = heyClient("hey")
+	twbenchServer    = twbenchClient("twbench http1.0 --closer server", "--protocol", "http1.0", "--closer", "server")
+	twbenchClientCl  = twbenchClient("twbench http1.1 --closer client", "--protocol", "http1.1", "--closer", "client")
+	abChurn          = abClient("ab")
+	wrkChurn         = wrkClient("wrk -H 'Connection: close'", "-H", "Connection: close")
+)
+
+// throughput measures goals 1 to 3: requests per second against nginx,
+// and the client's CPU time per request, in rounds that alternate the
+// clients.
+func (b *bench) throughput(ctx context.Context) ([]result, error) {
+	var clients []client
+	add := func(cs ...client) {
+		for _, c := range cs {
+			if !slices.ContainsFunc(clients, func(o client) bool { return o.name == c.name }) {
+				clients = append(clients, c)
+			}
+		}
+	}
+	if b.wants(1) {
+		add(twbenchKeepAlive, wrkKeepAlive, heyKeepAlive)
+	}
+	if b.wants(2) {
+		add(twbenchServer, abChurn, wrkChurn, twbenchClientCl)
+	}
+	if b.wants(3) {
+		add(twbenchKeepAlive, wrkKeepAlive, twbenchServer, wrkChurn)
+	}
+	loads, err := b.alternate(ctx, clients)
+	if err != nil {
+		return nil, err
+	}
+	rate := func(l load) float64 { return l.rate }
+	cmp := func(goal int, name, unit, op string, want float64, a, c client, f func(load) float64) result {
+		r := ratio(goal, name, unit, c.name, op, want, figures(loads[a.name], f), figures(loads[c.name], f))
+		r.Note = errorNote(loads, a.name, c.name)
+		return r
+	}
+
+	var rs []result
+	if b.wants(1) {
+		rs = append(rs,
+			cmp(1, "keep-alive req/s: twbench / wrk", "req/s", ">=", 1.0, twbenchKeepAlive, wrkKeepAlive, rate),
+			cmp(1, "keep-alive req/s: twbench / hey", "req/s", ">=", 2.0, twbenchKeepAlive, heyKeepAlive, rate))
+	}
+	if b.wants(2) {
+		rs = append(rs,
+			cmp(2, "new conn per request req/s: twbench http1.0 / ab", "req/s", ">=", 1.2, twbenchServer, abChurn, rate),
+			cmp(2, "new conn per request req/s: twbench http1.0 / wrk close", "req/s", ">=", 1.0, twbenchServer, wrkChurn, rate),
+			cmp(2, "client closes / server closes req/s (twbench)", "req/s", ">=", 1.0, twbenchClientCl, twbenchServer, rate))
+	}
+	if b.wants(3) {
+		rs = append(rs,
+			cmp(3, "CPU per request, keep-alive: twbench / wrk", "µs", "<=", 1.0, twbenchKeepAlive, wrkKeepAlive, load.cpuPerRequest),
+			cmp(3, "CPU per request, new conns: twbench / wrk close", "µs", "<=", 1.0, twbenchServer, wrkChurn, load.cpuPerRequest))
+	}
+	return rs, nil
+}
+
+// alternate runs each client once per round, each round in a rotated
+// order so that no client always runs first or after the same one, and
+// returns every client's loads by name.
+func (b *bench) alternate(ctx context.Context, clients []client) (map[string][]load, error) {
+	loads := make(map[string][]load)
+	for round := range b.rounds {
+		for i := range clients {
+			c := clients[(i+round)%len(clients)]
+			l, err := c.run(ctx, b)
+			if err != nil {
+				return loads, fmt.Errorf("round %d, %s: %w", round+1, c.name, err)
+			}
+			fmt.Fprintf(b.log, "bench: round %d/%d  %-36s %9.0f req/s  %6.2f µs CPU/req  %d errors\n",
+				round+1, b.rounds, c.name, l.rate, l.cpuPerRequest(), l.errors)
+			loads[c.name] = append(loads[c.name], l)
+			// Let nginx's workers and the kernel's softirq backlog drain.
+			if err := sleep(ctx, 500*time.Millisecond); err != nil {
+				return loads, err
+			}
+		}
+	}
+	return loads, nil
+}
+
+// errorNote names the clients that saw errors: a rate made of failures is
+// not a rate.
+func errorNote(loads map[string][]load, names ...string) string {
+	note := ""
+	for _, name := range names {
+		var n int64
+		for _, l := range loads[name] {
+			n += l.errors
+		}
+		if n > 0 {
+			note += fmt.Sprintf("%s had %d errors over its rounds. ", name, n)
+		}
+	}
+	return strings.TrimSpace(note)
+}
+
+func figures(ls []load, f func(load) float64) []float64 {
+	out := make([]float64, len(ls))
+	for i, l := range ls {
+		out[i] = f(l)
+	}
+	return out
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
