@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -303,5 +304,48 @@ func TestOpenLoopCountsTheQueue(t *testing.T) {
 	}
 	if max := time.Duration(res.Latency.Max()) * time.Microsecond; max < 155*time.Millisecond {
 		t.Errorf("latency max = %v; want at least 155ms, measured from the intended send time", max)
+	}
+}
+
+// A request larger than the socket's buffers goes out in pieces when the
+// server is slow to read it: the wire hands the rest of it to an ordinary
+// write, and the exchange completes.
+func TestRequestLargerThanSendBuffer(t *testing.T) {
+	const size = 16 << 20
+	url := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		time.Sleep(50 * time.Millisecond) // the client's first write fills the buffers
+		if _, err := io.CopyN(io.Discard, c, size); err == nil {
+			c.Write(make([]byte, 10))
+		}
+	})
+	res := runLoad(t, loadgen.Config{
+		Protocol: loadgen.TCP, Closer: loadgen.CloserClient, Target: "tcp://" + strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"),
+		RequestSize: size, ResponseSize: 10,
+		Concurrency: 2, Requests: 4, Timeout: 10 * time.Second,
+	})
+	if res.Requests != 4 || res.ErrorCount() != 0 {
+		t.Errorf("%d requests, errors %v (%v); want 4 and none", res.Requests, res.Errors, res.FirstError)
+	}
+}
+
+// A server that resets a connection before the request is written: the
+// error of the write made inside the response's read is classified as a
+// write's would be.
+func TestWriteToResetConnection(t *testing.T) {
+	url := rawServer(t, func(c net.Conn) {
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	})
+	res := runLoad(t, loadgen.Config{
+		Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: url,
+		Concurrency: 1, Requests: 20, Timeout: 5 * time.Second,
+	})
+	got := res.Errors[loadgen.ErrConnReset] + res.Errors[loadgen.ErrBrokenPipe] + res.Errors[loadgen.ErrUnexpectedEOF]
+	if res.Requests != 0 || got != 20 {
+		t.Errorf("%d requests, errors %v (%v); want 0 and 20 resets, broken pipes or early EOFs", res.Requests, res.Errors, res.FirstError)
+	}
+	if msg := res.FirstError[loadgen.ErrConnReset]; msg != "" && !strings.Contains(msg, "connection reset by peer") {
+		t.Errorf("the reset's message is %q; want the system's words", msg)
 	}
 }

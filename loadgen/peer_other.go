@@ -2,7 +2,7 @@
 
 package loadgen
 
-import "net"
+import "syscall"
 
 // peerState cannot look at the socket on this system.
-func peerState(c *net.TCPConn) peer { return peerUnknown }
+func peerState(syscall.RawConn) peer { return peerUnknown }

@@ -4,20 +4,19 @@ package loadgen
 
 import (
 	"errors"
-	"net"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 // peerState reports, without waiting, whether the server's FIN or RST has
-// already reached c: a one-byte MSG_PEEK|MSG_DONTWAIT read.
-func peerState(c *net.TCPConn) peer {
-	rc, err := c.SyscallConn()
-	if err != nil {
+// already reached the connection: a one-byte MSG_PEEK|MSG_DONTWAIT read.
+func peerState(rc syscall.RawConn) peer {
+	if rc == nil {
 		return peerUnknown
 	}
 	state := peerUnknown
-	err = rc.Read(func(fd uintptr) bool {
+	err := rc.Read(func(fd uintptr) bool {
 		var b [1]byte
 		n, _, rerr := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		switch {

@@ -43,6 +43,7 @@ type worker struct {
 	connReqs   int
 	halfClosed bool      // the client has sent its FIN on conn
 	due        time.Time // the current request's intended start
+	wire       wire      // conn, as br reads it
 	br         *bufio.Reader
 	resp       fasthttp.Response
 
@@ -73,7 +74,7 @@ type worker struct {
 }
 
 func newWorker(g *Generator) *worker {
-	return &worker{
+	w := &worker{
 		g:             g,
 		br:            bufio.NewReaderSize(nil, 4096),
 		statuses:      make(map[int]int64, 4),
@@ -82,6 +83,8 @@ func newWorker(g *Generator) *worker {
 		sourceConns:   make([]int64, len(g.cfg.Sources)),
 		sourceNoPorts: make([]int64, len(g.cfg.Sources)),
 	}
+	w.wire.init()
+	return w
 }
 
 // run sends requests until the run ends: in closed loop back to back, in
@@ -200,7 +203,8 @@ func (w *worker) dial(ctx context.Context, begin time.Time) bool {
 	w.connStart = begin
 	w.connReqs = 0
 	w.halfClosed = false
-	w.br.Reset(tc)
+	w.wire.reset(tc)
+	w.br.Reset(&w.wire)
 	w.current.Store(tc)
 	return true
 }
@@ -288,17 +292,21 @@ func (w *worker) exchangeTCP(last bool, deadline time.Time) error {
 // send writes a request, and after the connection's last one shuts down
 // the sending side if the run half-closes.
 func (w *worker) send(req []byte, last bool, deadline time.Time) error {
-	c := w.conn
-	if err := c.SetDeadline(deadline); err != nil {
+	if err := w.conn.SetDeadline(deadline); err != nil {
 		return err
 	}
 	if w.g.aborting.Load() { // after SetDeadline, so an abort cannot be overwritten
 		return errAborted
 	}
-	if _, err := c.Write(req); err != nil {
+	halfClose := last && w.g.cfg.HalfClose
+	// The request goes with the response's first read (wire), unless the
+	// client's FIN must follow it first, or bytes the server sent beyond
+	// its last response wait in the buffer: that read would not reach the
+	// socket.
+	if err := w.wire.send(req, !halfClose && w.br.Buffered() == 0); err != nil {
 		return err
 	}
-	if last && w.g.cfg.HalfClose {
+	if halfClose {
 		return w.shutdownWrite()
 	}
 	return nil
@@ -306,7 +314,7 @@ func (w *worker) send(req []byte, last bool, deadline time.Time) error {
 
 // shutdownWrite sends the client's FIN while it goes on reading.
 func (w *worker) shutdownWrite() error {
-	switch peerState(w.conn) {
+	switch peerState(w.wire.raw) {
 	case peerClosed, peerReset:
 		// The server closed first after all: awaitClose records it.
 	default:
@@ -402,7 +410,7 @@ func (w *worker) awaitClose() {
 // records who closed first: the server, if its FIN or RST had already
 // arrived.
 func (w *worker) hangUp(rst bool) {
-	state := peerState(w.conn)
+	state := peerState(w.wire.raw)
 	if w.halfClosed && state != peerReset {
 		state = peerOpen // whatever came since, the client's FIN came first
 	}
@@ -430,4 +438,5 @@ func (w *worker) release() {
 	w.connLifetime += time.Since(w.connStart)
 	w.current.Store(nil)
 	w.conn = nil
+	w.wire.reset(nil)
 }
