@@ -44,9 +44,9 @@ func (c *wire) send(req []byte, fused bool) error {
 }
 
 // Read reads from the connection, first writing the request handed to
-// send, if one is waiting.
+// send, if one is waiting. Its reads are raw system calls too (rw).
 func (c *wire) Read(p []byte) (int, error) {
-	if c.out == nil {
+	if !canFuse || c.raw == nil {
 		return c.conn.Read(p)
 	}
 	c.in, c.n, c.err = p, 0, nil

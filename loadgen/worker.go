@@ -90,6 +90,10 @@ func newWorker(g *Generator) *worker {
 // run sends requests until the run ends: in closed loop back to back, in
 // open loop one per tick from the pacer.
 func (w *worker) run(ctx context.Context, ticks <-chan time.Duration) {
+	// A dial registers its timeout with its context's parent: on the run's
+	// context, every dial of every worker would queue for its one lock.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if ticks == nil {
 		for {
 			now := time.Now()
