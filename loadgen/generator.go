@@ -266,6 +266,7 @@ func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (ps pa
 	// then be its own.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	defer preciseThread()()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var ended <-chan time.Time

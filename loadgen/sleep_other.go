@@ -9,3 +9,6 @@ const preciseSleepMax = 2 * time.Millisecond
 
 // preciseSleep sleeps for d.
 func preciseSleep(d time.Duration) { time.Sleep(d) }
+
+// preciseThread does nothing here.
+func preciseThread() (restore func()) { return func() {} }
