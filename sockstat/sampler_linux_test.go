@@ -4,6 +4,7 @@ package sockstat
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -614,6 +615,56 @@ func TestSampleFiltersByAddress(t *testing.T) {
 			t.Errorf("sampling %s:%d: ESTABLISHED client %d, server %d; want %d each",
 				tc.target, port, got.Client[Established], got.Server[Established], tc.want)
 		}
+	}
+}
+
+// inetDiagMark is INET_DIAG_MARK, the attribute the kernel adds for a
+// reader with CAP_NET_ADMIN.
+const inetDiagMark = 15
+
+// The sampler's socket is opened without CAP_NET_ADMIN, so that the kernel
+// sends no INET_DIAG_MARK attributes, even when the process has it.
+func TestSampleWithoutMarks(t *testing.T) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var caps [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &caps[0]); err != nil || caps[0].Effective&(1<<unix.CAP_NET_ADMIN) == 0 {
+		t.Skip("without CAP_NET_ADMIN the kernel sends no marks to this process in any case")
+	}
+	ln, port := listen(t, "tcp4", "127.0.0.1:0")
+	connect(t, ln, ln.Addr().String())
+	s := newSampler(t, port)
+	s.seq++
+	s.req = appendDumpRequest(s.req[:0], legacyRequest, 0, s.seq, s.filter, connStateMask)
+	if _, err := unix.Write(s.fd, s.req); err != nil {
+		t.Fatal(err)
+	}
+	msgs := 0
+	for done := false; !done; {
+		n, err := unix.Read(s.fd, s.buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b := s.buf[:n]; len(b) >= nlmsgHdrLen; {
+			msgLen := int(binary.NativeEndian.Uint32(b))
+			typ := binary.NativeEndian.Uint16(b[4:])
+			if typ == nlmsgDone {
+				done = true
+			}
+			if typ == tcpdiagGetsock {
+				msgs++
+				for attrs := b[nlmsgHdrLen+inetDiagMsgLen : msgLen]; len(attrs) >= 4; {
+					attrLen := int(binary.NativeEndian.Uint16(attrs))
+					if binary.NativeEndian.Uint16(attrs[2:]) == inetDiagMark {
+						t.Fatalf("a socket's message carries INET_DIAG_MARK: the sampler's socket has CAP_NET_ADMIN")
+					}
+					attrs = attrs[min(len(attrs), (attrLen+3)&^3):]
+				}
+			}
+			b = b[min(len(b), (msgLen+3)&^3):]
+		}
+	}
+	if msgs != 2 {
+		t.Errorf("the dump has %d sockets; want the connection's two ends", msgs)
 	}
 }
 
