@@ -11,8 +11,11 @@ import (
 )
 
 // readBufLen is the netlink read buffer. The kernel fills at most about
-// 32 KiB per read of a dump (netlink_dump caps its skb there), and a larger
-// buffer only costs memory.
+// 32 KiB per read of a dump (netlink_recvmsg caps the skb netlink_dump
+// allocates at 32 KiB less its overhead), and a larger buffer only costs
+// memory. On Linux 6.18 a dump of 110k TIME_WAIT sockets took 386 reads of
+// 32448 bytes with this buffer, with 1 MiB, and with SO_RCVBUF at 4 MiB
+// alike; an 8 KiB buffer took 1530.
 const readBufLen = 32 << 10
 
 // Sampler reads the socket states of one address and port's two ends. It
