@@ -13,7 +13,7 @@ type Namespace struct{}
 
 // New returns an error wrapping errors.ErrUnsupported: network namespaces
 // are Linux's.
-func New(sysctls [][2]string) (*Namespace, error) {
+func New() (*Namespace, error) {
 	return nil, fmt.Errorf("netns: network namespaces need Linux: %w", errors.ErrUnsupported)
 }
 
