@@ -60,7 +60,7 @@ var peers = map[int][][2]string{
 	1: {{"nginx", "nginx"}, {"wrk", "wrk"}, {"hey", "hey"}},
 	2: {{"nginx", "nginx"}, {"wrk", "wrk"}, {"ab", "apache2-utils"}},
 	3: {{"nginx", "nginx"}, {"wrk", "wrk"}},
-	4: {{"ss", "iproute2"}, {"ip", "iproute2"}},
+	4: {{"ss", "iproute2"}, {"nginx", "nginx"}},
 	6: {{"nginx", "nginx"}},
 }
 

@@ -355,6 +355,18 @@ func nullUnmeasured(m map[string]any, r *Run) {
 		if !ok {
 			continue
 		}
+		if !e.end.Sampled {
+			// Nothing was counted at this end (sampling off, or out of
+			// reach): its counts are unknown, not 0.
+			for _, k := range []string{"baseline", "peak", "final"} {
+				states := map[string]any{}
+				for _, st := range sockstat.ConnStates() {
+					states[st.String()] = nil
+				}
+				em[k] = states
+			}
+			em["new_time_wait"] = nil
+		}
 		if e.end.Source == "" {
 			// Not read from an agent: no clock, gaps or agent host.
 			for _, k := range []string{"clock_offset_ms", "clock_rtt_ms"} {

@@ -120,6 +120,32 @@ func TestCheckCloseMatrixFigures(t *testing.T) {
 	}
 }
 
+// An end that was not sampled has no counts: an expectation over them
+// fails and says they are null, rather than judge zeros nobody counted.
+func TestCheckUnsampledEnd(t *testing.T) {
+	r := &fixture().Runs[0]
+	r.Client = report.End{Reason: "turned off with --no-sampling"}
+	for _, expr := range []string{
+		"client.peak.TIME_WAIT == 0",
+		"client.final.ESTABLISHED < 5",
+		"client.baseline.TIME_WAIT == 0",
+		"client.new_time_wait == 0",
+		"client.time_wait_per_request < 0.01",
+	} {
+		c, err := report.CompileCheck(expr, "t.yaml:1")
+		if err != nil {
+			t.Fatalf("CompileCheck(%q): %v", expr, err)
+		}
+		if got := c.Eval(r); got.OK || !strings.Contains(got.Error, "null: not measured") {
+			t.Errorf("Eval(%q) with the client end not sampled = %v, error %q; want failed, null", expr, got.OK, got.Error)
+		}
+	}
+	c, _ := report.CompileCheck("server.peak.TIME_WAIT > 0", "t.yaml:1")
+	if got := c.Eval(r); !got.OK {
+		t.Errorf("the sampled server end: Eval = %v (%s); want its counts as they are", got.OK, got.Describe())
+	}
+}
+
 func TestCheckDescribe(t *testing.T) {
 	c, err := report.CompileCheck("server.time_wait_per_request < 0.1 and client.peak.TIME_WAIT == 0", "x")
 	if err != nil {

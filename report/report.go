@@ -283,7 +283,7 @@ const (
 
 // Sampling describes the socket-state samples of a run. The sampler
 // keeps itself under 5% of a core: after a sample that took d, it waits at
-// least 20×d, so on a host with many sockets MeanIntervalS exceeds the
+// least 25×d, so on a host with many sockets MeanIntervalS exceeds the
 // IntervalS asked for.
 type Sampling struct {
 	IntervalS     float64 `json:"interval_s"`

@@ -233,6 +233,7 @@ func (t *tally) parse(b []byte, seq uint32) (done bool, err error) {
 
 // add counts one struct inet_diag_msg.
 func (t *tally) add(m []byte) {
+	m = m[:inetDiagMsgLen] // one bounds check for the fixed offsets below
 	state := State(m[1])
 	sport := binary.BigEndian.Uint16(m[4:])
 	dport := binary.BigEndian.Uint16(m[6:])

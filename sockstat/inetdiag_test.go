@@ -1086,3 +1086,111 @@ func FuzzParse(f *testing.F) {
 		tl.tw.finish()
 	})
 }
+
+// dumpReadLen is how much of a dump one read returns: the kernel's dump
+// buffer, 32 KiB less its skb_shared_info (32448 bytes on x86-64 Linux 6.x).
+const dumpReadLen = 32448
+
+// timeWaitDump returns a dump of n TIME_WAIT sockets at the client end of
+// testPort as the reads of a reader with CAP_NET_ADMIN receive it: each
+// inet_diag_msg followed by an INET_DIAG_MARK attribute (96 bytes a
+// message), as many whole messages a read as fit in dumpReadLen, and
+// NLMSG_DONE at the end. Socket i's cookie is i+1 and its timer has
+// 60 s × (i+1)/n left: sockets that entered TIME_WAIT evenly over the last
+// minute. cookies holds where each socket's cookie is in reads.
+func timeWaitDump(n int, seq uint32) (reads [][]byte, cookies []cookieAt) {
+	mark := make([]byte, 8) // struct nlattr {8, INET_DIAG_MARK (15)}, u32 mark 0
+	binary.NativeEndian.PutUint16(mark[0:], 8)
+	binary.NativeEndian.PutUint16(mark[2:], 15)
+	var cur []byte
+	add := func(m []byte) {
+		if len(cur)+len(m) > dumpReadLen {
+			reads = append(reads, cur)
+			cur = nil
+		}
+		cur = append(cur, m...)
+	}
+	for i := range n {
+		s := sock{state: TimeWait, timer: 3, sport: uint16(10000 + i%50000), dport: testPort,
+			cookie: uint64(i + 1), expires: uint32(60000 * (i + 1) / n)}
+		add(nlmsg(tcpdiagGetsock, seq, append(diagMsg(s), mark...)))
+		cookies = append(cookies, cookieAt{len(reads), len(cur) - 96 + nlmsgHdrLen + 44})
+	}
+	add(done(seq))
+	return append(reads, cur), cookies
+}
+
+// cookieAt is where a socket's idiag_cookie is in a dump: a read, and the
+// offset in it.
+type cookieAt struct{ read, off int }
+
+// parsePass parses one sample's dump as Sampler.sample does, at time at
+// (ms on the tracker's clock).
+func parsePass(tb testing.TB, reads [][]byte, tw *timeWaitTracker, at int64) tally {
+	t := tally{port: testPort, at: at, tw: tw}
+	for i, r := range reads {
+		done, err := t.parse(r, testSeq)
+		if err != nil || done != (i == len(reads)-1) {
+			tb.Fatalf("parse(read %d of %d) = %v, %v; want done only at the last", i+1, len(reads), done, err)
+		}
+	}
+	tw.finish()
+	return t
+}
+
+// steadyPasses parses the dump of n sockets once a sample, 100 ms apart, as
+// in a steady state of n TIME_WAIT sockets over a minute: each pass, the
+// sockets' expiries move 100 ms on and the youngest 100 ms of them (n/600)
+// are new sockets, with cookies not seen before; those near the cutoff are
+// told apart by cookie. It returns the function that parses the next
+// sample, after two samples that size the tracker's buffers.
+func steadyPasses(tb testing.TB, n int) func() tally {
+	reads, cookies := timeWaitDump(n, testSeq)
+	tw := newTimeWaitTracker(100) // the Linux sampler's timeWaitBandMs
+	var at int64
+	pass := uint64(0)
+	next := func() tally {
+		if pass > 0 {
+			for i := n - n/600; i < n; i++ {
+				c := cookies[i]
+				binary.NativeEndian.PutUint64(reads[c.read][c.off:], pass*uint64(n)+uint64(i)+1)
+			}
+		}
+		t := parsePass(tb, reads, tw, at)
+		at += 100
+		pass++
+		return t
+	}
+	next()
+	next()
+	return next
+}
+
+// BenchmarkParseTimeWait is one sampler pass over a dump of TIME_WAIT
+// sockets, without the kernel: the parse, the counts and the tracker of
+// new TIME_WAIT sockets. BenchmarkSampleCrowded (Linux, root) measures
+// the same with the kernel's dump.
+func BenchmarkParseTimeWait(b *testing.B) {
+	for _, n := range []int{1000, 100_000} {
+		b.Run(fmt.Sprintf("sockets=%d", n), func(b *testing.B) {
+			next := steadyPasses(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				next()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/socket")
+		})
+	}
+}
+
+// A steady-state pass allocates nothing, per socket or per sample.
+func TestParseTimeWaitAllocs(t *testing.T) {
+	const n = 20_000
+	next := steadyPasses(t, n)
+	if got := next(); got.client[TimeWait] != n || got.clientNewTW != n/600 {
+		t.Fatalf("a steady pass counted %d TIME_WAIT, %d new; want %d, %d", got.client[TimeWait], got.clientNewTW, n, n/600)
+	}
+	if allocs := testing.AllocsPerRun(5, func() { next() }); allocs != 0 {
+		t.Errorf("a pass over %d TIME_WAIT sockets made %v allocations; want 0", n, allocs)
+	}
+}

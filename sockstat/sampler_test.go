@@ -14,10 +14,10 @@ func TestNextWait(t *testing.T) {
 	}{
 		{time.Second, 0, time.Second},
 		{time.Second, time.Millisecond, time.Second},
-		{time.Second, 50 * time.Millisecond, time.Second}, // exactly 1/20 of the interval
-		{time.Second, 60 * time.Millisecond, 1200 * time.Millisecond},
-		{100 * time.Millisecond, 100 * time.Millisecond, 2 * time.Second},
-		{0, 3 * time.Millisecond, 60 * time.Millisecond},
+		{time.Second, 40 * time.Millisecond, time.Second}, // exactly 1/25 of the interval
+		{time.Second, 60 * time.Millisecond, 1500 * time.Millisecond},
+		{100 * time.Millisecond, 100 * time.Millisecond, 2500 * time.Millisecond},
+		{0, 3 * time.Millisecond, 75 * time.Millisecond},
 		{0, 0, 0},
 	} {
 		if got := NextWait(tc.interval, tc.cost); got != tc.want {

@@ -31,7 +31,12 @@ type measureOptions struct {
 	files    fileLimit
 	// agent, if set, reads the server end from a remote twbench agent.
 	agent *sockstat.AgentClient
+	// noSampling turns socket-state sampling off (--no-sampling).
+	noSampling bool
 }
+
+// samplingOff is why an end was not sampled when sampling was turned off.
+const samplingOff = "turned off with --no-sampling"
 
 // fileLimit is the process's limit on open files (RLIMIT_NOFILE).
 type fileLimit struct {
@@ -93,8 +98,10 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 	addr := gen.Addr()
 	in.Loopback = addr.IP.IsLoopback()
 
-	sampler, err := sockstat.NewSampler(addr.AddrPort())
-	if err != nil {
+	var sampler *sockstat.Sampler
+	if opts.noSampling {
+		in.ClientUnsampled, in.ServerUnsampled = samplingOff, samplingOff
+	} else if sampler, err = sockstat.NewSampler(addr.AddrPort()); err != nil {
 		in.ClientUnsampled = err.Error()
 		in.ServerUnsampled = err.Error()
 		if !errors.Is(err, errors.ErrUnsupported) {

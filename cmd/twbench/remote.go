@@ -28,7 +28,7 @@ const (
 
 // agentStall is how long a stream may stay silent before it counts as
 // dead: a host that dies sends no FIN. The agent may stretch its interval
-// up to 20× a sample's cost, so allow for that too.
+// up to 25× a sample's cost, so allow for that too.
 func agentStall(interval time.Duration) time.Duration {
 	return max(5*time.Second, 10*interval)
 }

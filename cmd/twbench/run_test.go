@@ -247,6 +247,35 @@ func TestAdHocFromFlags(t *testing.T) {
 	}
 }
 
+// --no-sampling runs the load alone: neither end is sampled, and the
+// report says why, in a report the schema still accepts.
+func TestNoSampling(t *testing.T) {
+	out := runToFile(t, t.TempDir(), "r.json", "run", "--protocol", "http1.1", "--closer", "server-rst",
+		"-n", "200", "-c", "4", "--no-sampling")
+	matchesSchema(t, out)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	r := &rep.Runs[0]
+	if r.Requests != 200 {
+		t.Errorf("--no-sampling: %d requests; want the load as asked, 200", r.Requests)
+	}
+	for _, end := range []struct {
+		name string
+		e    report.End
+	}{{"client", r.Client}, {"server", r.Server}} {
+		if end.e.Sampled || end.e.Reason != "turned off with --no-sampling" || len(end.e.Series) != 0 {
+			t.Errorf("--no-sampling: %s end sampled %v, reason %q, %d points; want not sampled, turned off, none",
+				end.name, end.e.Sampled, end.e.Reason, len(end.e.Series))
+		}
+	}
+}
+
 func TestInterruptedRunStillReports(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(700*time.Millisecond, cancel)
@@ -289,6 +318,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--rate", "-5", "keepalive"}, `--rate: -5: want 0 (closed loop) or a rate of at least 0.001 requests per second (scenario keepalive)`},
 		{[]string{"run", "--protocol", "http1.0", "--closer", "client"}, `--closer: closer "client" needs keep-alive, which http1.0 does not have: use http1.1, or closer server (scenario ad-hoc)`},
 		{[]string{"run", "--sample-interval", "1ms"}, "--sample-interval: 1ms: want at least 10ms (scenarios ab-finding, client-closes, keepalive)"},
+		{[]string{"run", "--no-sampling", "--sample-interval", "1s"}, "--no-sampling turns sampling off; give --sample-interval or --no-sampling, not both"},
+		{[]string{"run", "--no-sampling", "--server-agent", "http://127.0.0.1:9911"}, "give --server-agent or --no-sampling, not both"},
 		{[]string{"run", "--closer", "client", "ab-finding", "keepalive"}, `--closer: closer "client" needs keep-alive, which http1.0 does not have: use http1.1, or closer server (scenario ab-finding)`},
 		{[]string{"run", "keepalive", "-d", "1s", "-o", "/nonexistent/dir/r.json"}, "-o: open /nonexistent/dir/r.json: no such file or directory"},
 		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
