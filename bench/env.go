@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -178,6 +179,55 @@ type usage struct {
 	maxRSS int64         // peak resident set, bytes
 }
 
+// watchPeakRSS follows a process's peak resident set (VmHWM) until the
+// returned function is called, after the process has ended, and returns
+// the last reading. rusage's ru_maxrss cannot be used: the kernel carries
+// into it, at exec, the peak of the memory the child was forked with,
+// which is bench's own (Go forks with CLONE_VM), so every child would read
+// at least bench's size.
+func watchPeakRSS(pid int) (last func() int64) {
+	var peak atomic.Int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	status := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := vmHWM(status); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		<-stopped
+		return peak.Load()
+	}
+}
+
+// vmHWM reads VmHWM from a /proc/PID/status file, in bytes; 0 once the
+// process has gone.
+func vmHWM(path string) int64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
 // command runs a program to completion and returns its standard output
 // and what it cost. A program that fails is an error that quotes the end of
 // its output.
@@ -187,13 +237,14 @@ func (b *bench) command(ctx context.Context, name string, args ...string) ([]byt
 	cmd.Stdout = &out
 	cmd.Stderr = &errOut
 	start := time.Now()
-	err := cmd.Run()
-	u := usage{wall: time.Since(start)}
+	if err := cmd.Start(); err != nil {
+		return nil, usage{}, fmt.Errorf("%s: %w", filepath.Base(name), err)
+	}
+	peak := watchPeakRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	u := usage{wall: time.Since(start), maxRSS: peak()}
 	if ps := cmd.ProcessState; ps != nil {
 		u.cpu = ps.UserTime() + ps.SystemTime()
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			u.maxRSS = int64(ru.Maxrss) * 1024 // kilobytes on Linux
-		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {

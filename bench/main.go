@@ -9,9 +9,9 @@
 //	go run ./bench                 # every goal, 5 rounds of 5 s
 //	go run ./bench -goals 1,2 -rounds 3
 //
-// bench installs nothing: it checks for nginx, wrk, ab and hey, and for ip
-// and ss for the sampler's goal, and says which are missing. It starts its
-// own nginx on a free loopback port with the configuration beside it
+// bench installs nothing: it checks for nginx, wrk, ab and hey, and for ss
+// for the sampler's goal, and says which are missing. It starts its own
+// nginx on a free loopback port with the configuration beside it
 // (nginx.conf). See bench/README.md.
 package main
 
