@@ -132,7 +132,8 @@ const portsPerAddress = 16384
 
 // FillTimeWait makes count connections to port and closes each from the
 // client end first, leaving count TIME_WAIT sockets whose remote port is
-// port (ss's "dport = :port") for the next 60 seconds. The connections go
+// port (ss's "dport = :port") for the next 60 seconds; under load a few in
+// a thousand end with a reset instead. The connections go
 // to 127.0.0.1, 127.0.0.2 and on, a destination address per 16,384
 // sockets, against a listener of its own that closes each connection when
 // it reads the client's EOF. port is best below the namespace's ephemeral

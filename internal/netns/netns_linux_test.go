@@ -75,11 +75,16 @@ func TestFillTimeWait(t *testing.T) {
 	if err := n.FillTimeWait(context.Background(), 8080, count); err != nil {
 		t.Fatalf("FillTimeWait(8080, %d) error = %v", count, err)
 	}
-	// The last closes finish in softirq after the calls return.
+	// The last closes finish in softirq after the calls return. Under
+	// load (go test -race ./... on two cores) a few connections in a
+	// thousand end with a reset rather than in TIME_WAIT: the namespace's
+	// Tcp OutRsts then equals the shortfall. bench asks for 110,000 and
+	// checks that ss lists at least 100,000.
+	const least = count * 99 / 100
 	deadline := time.Now().Add(2 * time.Second)
-	for got := timeWait(t, n); got != count; got = timeWait(t, n) {
+	for got := timeWait(t, n); got < least || got > count; got = timeWait(t, n) {
 		if time.Now().After(deadline) {
-			t.Fatalf("after FillTimeWait(8080, %d): %d TIME_WAIT sockets in the namespace; want %d", count, got, count)
+			t.Fatalf("after FillTimeWait(8080, %d): %d TIME_WAIT sockets in the namespace; want %d to %d", count, got, least, count)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
