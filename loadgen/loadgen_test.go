@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -347,5 +348,60 @@ func TestWriteToResetConnection(t *testing.T) {
 	}
 	if msg := res.FirstError[loadgen.ErrConnReset]; msg != "" && !strings.Contains(msg, "connection reset by peer") {
 		t.Errorf("the reset's message is %q; want the system's words", msg)
+	}
+}
+
+// A raw TCP request with no response to read is still written: the wire
+// writes a request with the read that follows it, and there is none.
+func TestTCPRequestWithoutResponse(t *testing.T) {
+	var got atomic.Int64
+	url := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		n, _ := io.Copy(io.Discard, c)
+		got.Add(n)
+	})
+	for _, closer := range []loadgen.Closer{loadgen.CloserClient, loadgen.CloserNone} {
+		got.Store(0)
+		res := runLoad(t, loadgen.Config{
+			Protocol: loadgen.TCP, Closer: closer, Target: "tcp://" + strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"),
+			RequestSize: 64, ResponseSize: 0,
+			Concurrency: 1, Requests: 5, Timeout: 5 * time.Second,
+		})
+		// The server counts what it read when the client's FIN comes.
+		deadline := time.Now().Add(2 * time.Second)
+		for got.Load() < 5*64 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if res.Requests != 5 || got.Load() != 5*64 {
+			t.Errorf("closer %s: %d requests, the server read %d bytes; want 5 and %d", closer, res.Requests, got.Load(), 5*64)
+		}
+	}
+}
+
+// A keep-alive server that half-closes after its first response and goes
+// on reading: its FIN is already there when the next request is sent, and
+// the request fails at once, as the server's close, not at its timeout.
+func TestFINBeforeTheNextRequest(t *testing.T) {
+	url := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 64)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return
+		}
+		c.Write(buf)
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c) // a lingering close
+	})
+	start := time.Now()
+	res := runLoad(t, loadgen.Config{
+		Protocol: loadgen.TCP, Closer: loadgen.CloserNone, Target: "tcp://" + strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"),
+		RequestSize: 64, ResponseSize: 64,
+		Concurrency: 1, Rate: 10, Requests: 2, Timeout: 3 * time.Second,
+	})
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the run took %v; want the second request to fail at once, not at its 3 s timeout", took)
+	}
+	if res.Requests != 1 || res.Errors[loadgen.ErrTimeout] != 0 || res.Closes.ServerFirst != 1 || res.Closes.ClientFirst != 0 {
+		t.Errorf("%d requests, errors %v, closes %+v; want 1 request, no timeout, the server first", res.Requests, res.Errors, res.Closes)
 	}
 }

@@ -16,7 +16,9 @@ func peerState(rc syscall.RawConn) peer {
 		return peerUnknown
 	}
 	state := peerUnknown
-	err := rc.Read(func(fd uintptr) bool {
+	// Control, not Read: a look must work past the request's deadline,
+	// and must not clear the poller's note that the socket is readable.
+	err := rc.Control(func(fd uintptr) {
 		var b [1]byte
 		n, _, rerr := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		switch {
@@ -29,7 +31,6 @@ func peerState(rc syscall.RawConn) peer {
 		case errors.Is(rerr, unix.ECONNRESET):
 			state = peerReset
 		}
-		return true // never wait: this is a look, not a read
 	})
 	if err != nil {
 		return peerUnknown

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"errors"
 	"net"
 	"os"
 	"syscall"
@@ -8,11 +9,17 @@ import (
 
 // wire is a worker's connection as its response reader sees it. A request
 // handed to it (send) is written by the read that follows, from inside the
-// poller's read: write, wait until the answer is readable, read. Go's own
-// Read would try the read first, find nothing yet (EAGAIN), wait, and read
-// again: a system call per request that this saves. The write comes after
-// the poller has cleared the socket's readiness, so the answer's arrival
-// cannot be missed.
+// poller's read, and both are raw system calls (rw): a system call the Go
+// scheduler knows of that takes more than 20 µs, as a loopback write does
+// (it runs the receiver's side of TCP too), makes the runtime hand the
+// goroutine's processor to another thread, and keeps its monitor thread
+// waking every 20 µs to do so.
+//
+// After the write, rw reads once before it waits, as Go's own Read does:
+// the poller clears the socket's readiness when the read begins, so a FIN
+// or bytes that came before it (a server that half-closed an idle
+// connection) would otherwise wake nothing, and the request would wait
+// out its timeout.
 type wire struct {
 	conn *net.TCPConn
 	raw  syscall.RawConn
@@ -44,7 +51,7 @@ func (c *wire) send(req []byte, fused bool) error {
 }
 
 // Read reads from the connection, first writing the request handed to
-// send, if one is waiting. Its reads are raw system calls too (rw).
+// send, if one is waiting.
 func (c *wire) Read(p []byte) (int, error) {
 	if !canFuse || c.raw == nil {
 		return c.conn.Read(p)
@@ -54,6 +61,10 @@ func (c *wire) Read(p []byte) (int, error) {
 	c.in = nil
 	if err != nil { // the deadline, or the connection closed under it
 		c.out = nil
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "raw-read" {
+			oe.Op = "read" // as the net package's Read says it
+		}
 		return 0, err
 	}
 	if c.out != nil { // not written in one piece: the rest the ordinary way

@@ -10,7 +10,7 @@ import (
 const canFuse = true
 
 // rw is the wire's step inside the poller's read: it writes the waiting
-// request and asks to wait (false), then reads what has arrived.
+// request, then reads what has arrived, or asks to wait (false).
 func (c *wire) rw(fd uintptr) bool {
 	if c.out != nil {
 		n, err := rawIO(unix.SYS_WRITE, fd, c.out)
@@ -20,14 +20,14 @@ func (c *wire) rw(fd uintptr) bool {
 		switch {
 		case err == nil && n == len(c.out):
 			c.out = nil
-			return false
 		case err == nil || err == unix.EAGAIN:
 			c.out = c.out[max(n, 0):]
+			return true
 		default:
 			c.out = nil
 			c.err = c.opError("write", err)
+			return true
 		}
-		return true
 	}
 	n, err := rawIO(unix.SYS_READ, fd, c.in)
 	for err == unix.EINTR {
@@ -46,11 +46,7 @@ func (c *wire) rw(fd uintptr) bool {
 }
 
 // rawIO is write(2) or read(2) (trap) on a non-blocking socket, without
-// telling the scheduler: it never blocks, and a system call the scheduler
-// knows of that takes more than 20 µs, as a loopback write does (it runs
-// the receiver's side of TCP too), makes the runtime hand the goroutine's
-// processor to another thread, and keeps its monitor thread waking every
-// 20 µs to do so.
+// telling the scheduler (see wire): it never blocks.
 func rawIO(trap, fd uintptr, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil

@@ -262,7 +262,7 @@ func (w *worker) exchange(last bool, deadline time.Time) (serverCloses bool, err
 	if last {
 		req = w.g.lastReq
 	}
-	if err := w.send(req, last, deadline); err != nil {
+	if err := w.send(req, last, deadline, true); err != nil {
 		return false, err
 	}
 	// fasthttp reports any error on a response's first byte as io.EOF; a
@@ -281,7 +281,7 @@ func (w *worker) exchange(last bool, deadline time.Time) (serverCloses bool, err
 
 // exchangeTCP writes a raw request and reads the response's bytes.
 func (w *worker) exchangeTCP(last bool, deadline time.Time) error {
-	if err := w.send(w.g.keepReq, last, deadline); err != nil {
+	if err := w.send(w.g.keepReq, last, deadline, w.g.cfg.ResponseSize > 0); err != nil {
 		return err
 	}
 	if _, err := w.br.Discard(w.g.cfg.ResponseSize); err != nil {
@@ -294,8 +294,9 @@ func (w *worker) exchangeTCP(last bool, deadline time.Time) error {
 }
 
 // send writes a request, and after the connection's last one shuts down
-// the sending side if the run half-closes.
-func (w *worker) send(req []byte, last bool, deadline time.Time) error {
+// the sending side if the run half-closes. read says a read of the
+// response follows, which may write the request (wire).
+func (w *worker) send(req []byte, last bool, deadline time.Time, read bool) error {
 	if err := w.conn.SetDeadline(deadline); err != nil {
 		return err
 	}
@@ -303,11 +304,11 @@ func (w *worker) send(req []byte, last bool, deadline time.Time) error {
 		return errAborted
 	}
 	halfClose := last && w.g.cfg.HalfClose
-	// The request goes with the response's first read (wire), unless the
-	// client's FIN must follow it first, or bytes the server sent beyond
-	// its last response wait in the buffer: that read would not reach the
-	// socket.
-	if err := w.wire.send(req, !halfClose && w.br.Buffered() == 0); err != nil {
+	// The request goes with the response's first read (wire), unless no
+	// response is read (a raw TCP response of 0 bytes), the client's FIN
+	// must follow it first, or bytes the server sent beyond its last
+	// response wait in the buffer: that read would not reach the socket.
+	if err := w.wire.send(req, read && !halfClose && w.br.Buffered() == 0); err != nil {
 		return err
 	}
 	if halfClose {
