@@ -72,9 +72,14 @@ func TestMedianAndRatio(t *testing.T) {
 			t.Errorf("median(%v) = %v; want %v", tc.in, got, tc.want)
 		}
 	}
-	r := ratio(1, "x", "req/s", "wrk", ">=", 1.0, []float64{90, 110, 100}, []float64{100, 95, 105})
-	if r.Value != 1.0 || !r.Met() || len(r.Rounds) != 3 {
-		t.Errorf("ratio of equal medians = %+v; want 1.0, met, 3 rounds", r)
+	// The rounds' ratios are 1.0, 1.1 and 0.95: their median is 1.0.
+	r := ratio(1, "x", "req/s", "wrk", ">=", 1.0, []float64{90, 110, 100}, []float64{90, 100, 105})
+	if r.Value != 1.0 || !r.Met() || len(r.Rounds) != 3 || r.Peer != 100 {
+		t.Errorf("ratio of rounds 90/90, 110/100, 100/105 = %+v; want 1.0, met, 3 rounds, peer median 100", r)
+	}
+	r = ratio(3, "cpu", "µs", "wrk", "<=", 1.0, []float64{5, 6}, []float64{0, 0})
+	if r.Met() {
+		t.Errorf("a ratio whose peer measured nothing = %+v; want not met", r)
 	}
 	r = bound(5, "lag", "µs", "<=", 1000, []float64{900, 1200, 1500})
 	if r.Value != 1200 || r.Met() {

@@ -4,7 +4,8 @@
 //
 // Absolute rates drift on a shared machine; ratios from runs that alternate
 // between twbench and its peer, round after round, do not drift as much.
-// Every figure is the median of its rounds.
+// A ratio is the median of the rounds' ratios; every other figure is the
+// median of its rounds.
 //
 //	go run ./bench                 # every goal, 5 rounds of 5 s
 //	go run ./bench -goals 1,2 -rounds 3
@@ -77,15 +78,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("-d %v: want at least 1s", *duration)}
 	case *conns < 1:
 		return usageError{fmt.Errorf("-c %d: want at least 1", *conns)}
-	case *long < 10*time.Second:
-		return usageError{fmt.Errorf("-long %v: want at least 10s", *long)}
+	case *long <= 10*time.Second:
+		return usageError{fmt.Errorf("-long %v: want more than the 10s it is compared with", *long)}
 	}
 
 	b := &bench{rounds: *rounds, duration: *duration, conns: *conns, long: *long, goals: want, log: stderr}
+	defer b.teardown() // before setup: a setup that fails may have started nginx
 	if err := b.setup(ctx, want); err != nil {
 		return err
 	}
-	defer b.teardown()
 
 	var results []result
 	for _, g := range goalList {
@@ -157,7 +158,8 @@ type result struct {
 	Peer    float64 `json:"peer,omitempty"`
 	PeerIs  string  `json:"peer_is,omitempty"`
 	Unit    string  `json:"unit"`
-	// Value is what the goal bounds: Twbench/Peer, or Twbench.
+	// Value is what the goal bounds: the median of the rounds' ratios of
+	// twbench's figure to the peer's, or the median of twbench's figures.
 	Value float64 `json:"value"`
 	Op    string  `json:"op"` // ">=" or "<="
 	Want  float64 `json:"want"`
@@ -166,24 +168,32 @@ type result struct {
 	Note   string       `json:"note,omitempty"`
 }
 
-// Met reports whether the goal is met.
+// Met reports whether the goal is met. A ratio whose peer measured
+// nothing is not.
 func (r result) Met() bool {
+	if r.PeerIs != "" && r.Peer == 0 {
+		return false
+	}
 	if r.Op == "<=" {
 		return r.Value <= r.Want
 	}
 	return r.Value >= r.Want
 }
 
-// ratio returns a result comparing the medians of a's and b's rounds.
+// ratio returns a result comparing a's rounds with b's: its value is the
+// median of the rounds' ratios, each from runs made side by side, and
+// Twbench and Peer are the medians of each.
 func ratio(goal int, name, unit, peer string, op string, want float64, a, b []float64) result {
 	r := result{Goal: goal, Name: name, Unit: unit, PeerIs: peer, Op: op, Want: want,
 		Twbench: median(a), Peer: median(b)}
-	if r.Peer != 0 {
-		r.Value = r.Twbench / r.Peer
-	}
+	var ratios []float64
 	for i := range min(len(a), len(b)) {
 		r.Rounds = append(r.Rounds, [2]float64{a[i], b[i]})
+		if b[i] != 0 {
+			ratios = append(ratios, a[i]/b[i])
+		}
 	}
+	r.Value = median(ratios)
 	return r
 }
 
