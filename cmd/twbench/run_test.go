@@ -139,8 +139,15 @@ func TestClientCloses(t *testing.T) {
 	needSampling(t)
 	rep := runJSON(t, "run", "client-closes", "-d", "2s")
 	r := &rep.Runs[0]
-	if r.Requests < 7600 || r.Errors["timeout"]+r.Errors["ECONNRESET"] != 0 {
-		t.Errorf("requests = %d, errors = %v; want about 8,000 and none", r.Requests, r.Errors)
+	// A new connection per request, each leaving a client TIME_WAIT, is
+	// the costliest load of the suite: under go test -race ./... on two
+	// cores, with another package's tests beside it, it fell about 12%
+	// behind its 4,000/s (862 sends unsent, lag p50 200 ms). What it must
+	// not do is lose a request it sent.
+	if s := r.Schedule; r.Requests < 6000 || s == nil || r.Requests != s.Scheduled ||
+		r.Errors["timeout"]+r.Errors["ECONNRESET"] != 0 {
+		t.Errorf("requests = %d, errors = %v, schedule %+v; want about 8,000, every one sent answered, and no errors",
+			r.Requests, r.Errors, r.Schedule)
 	}
 	if r.Closes.ClientFirst != r.Connections || r.Connections != r.Requests {
 		t.Errorf("closes = %+v for %d connections; want every one closed by the client first", r.Closes, r.Connections)
