@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -68,9 +70,6 @@ var peers = map[int][][2]string{
 // setup checks for the peers the goals need, builds twbench, and starts
 // nginx.
 func (b *bench) setup(ctx context.Context, goals []int) error {
-	if runtime.GOOS != "linux" {
-		return fmt.Errorf("bench runs on Linux only (it measures the Linux socket table), not %s", runtime.GOOS)
-	}
 	var missing []string
 	needNginx := false
 	for _, g := range goals {

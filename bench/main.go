@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures twbench against the tools it is compared with
 // (wrk, ab, hey against nginx, and ss for the socket sampler), side by side
 // on one machine, and prints each of issue 6's goals as a ratio.
