@@ -4,11 +4,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/twbench/twbench/report"
 )
 
 // load is what one client's run against nginx did.
@@ -17,7 +18,7 @@ type load struct {
 	errors   int64
 	rate     float64 // requests per second, as the client reports it
 	usage
-	report twbenchRun // twbench's own figures
+	report report.Run // twbench's own report of the run
 }
 
 // cpuPerRequest is the client's CPU time per request, in microseconds.
@@ -47,15 +48,18 @@ func twbenchClient(name string, args ...string) client {
 }
 
 // twbench1 runs twbench with args (a run of one scenario, JSON on stdout)
-// and reads the run's figures.
+// and reads the run's figures from its report.
 func (b *bench) twbench1(ctx context.Context, args ...string) (load, error) {
 	out, u, err := b.command(ctx, b.twbench, args...)
 	if err != nil {
 		return load{}, err
 	}
-	rep, err := parseReport(out)
+	rep, err := report.ReadReport(out)
 	if err != nil {
-		return load{}, err
+		return load{}, fmt.Errorf("twbench's JSON report: %w", err)
+	}
+	if len(rep.Runs) != 1 {
+		return load{}, fmt.Errorf("twbench's JSON report has %d runs; want 1", len(rep.Runs))
 	}
 	r := rep.Runs[0]
 	l := load{requests: r.Requests, rate: r.QPS, usage: u, report: r}
@@ -63,34 +67,6 @@ func (b *bench) twbench1(ctx context.Context, args ...string) (load, error) {
 		l.errors += n
 	}
 	return l, nil
-}
-
-// twbenchRun is the part of a twbench report bench reads.
-type twbenchRun struct {
-	Requests int64            `json:"requests"`
-	QPS      float64          `json:"qps"`
-	Errors   map[string]int64 `json:"errors"`
-	// Schedule is the open-loop pacer's record.
-	Schedule *struct {
-		Rate      float64 `json:"rate"`
-		Scheduled int64   `json:"scheduled"`
-		Late      int64   `json:"late"`
-		Unsent    int64   `json:"unsent"`
-		LagUS     struct {
-			P99 float64 `json:"p99"`
-		} `json:"lag_us"`
-	} `json:"schedule"`
-}
-
-func parseReport(out []byte) (*struct{ Runs []twbenchRun }, error) {
-	var rep struct{ Runs []twbenchRun }
-	if err := json.Unmarshal(out, &rep); err != nil {
-		return nil, fmt.Errorf("twbench's JSON report: %w", err)
-	}
-	if len(rep.Runs) != 1 {
-		return nil, fmt.Errorf("twbench's JSON report has %d runs; want 1", len(rep.Runs))
-	}
-	return &rep, nil
 }
 
 var (
@@ -105,37 +81,37 @@ var (
 
 	heyRate = regexp.MustCompile(`(?m)Requests/sec:\s*([\d.]+)`)
 	heyOK   = regexp.MustCompile(`(?m)\[200\]\s+(\d+) responses`)
-	heyCode = regexp.MustCompile(`(?m)\[(\d+)\]\s+(\d+) responses`)
+	heyAll  = regexp.MustCompile(`(?m)\[\d+\]\s+(\d+) responses`)
 )
 
-// wrkClient runs wrk with two threads (one per core of the reference
-// machine) and extra arguments.
-func wrkClient(name string, extra ...string) client {
+// peerClient runs a peer tool against nginx, with the arguments args
+// gives, and reads its figures from its output with parse.
+func peerClient(name, tool string, args func(*bench) []string, parse func([]byte, *load) error) client {
 	return client{name, func(ctx context.Context, b *bench) (load, error) {
-		args := append([]string{"-t2", "-c", strconv.Itoa(b.conns), "-d", seconds(b.duration) + "s"}, extra...)
-		out, u, err := b.command(ctx, "wrk", append(args, b.url)...)
+		out, u, err := b.command(ctx, tool, append(args(b), b.url)...)
 		if err != nil {
 			return load{}, err
 		}
 		l := load{usage: u}
+		return l, parse(out, &l)
+	}}
+}
+
+// wrkClient runs wrk with two threads (one per core of the reference
+// machine) and extra arguments.
+func wrkClient(name string, extra ...string) client {
+	return peerClient(name, "wrk", func(b *bench) []string {
+		return append([]string{"-t2", "-c", strconv.Itoa(b.conns), "-d", seconds(b.duration) + "s"}, extra...)
+	}, func(out []byte, l *load) (err error) {
 		if l.requests, err = intMatch(wrkRequests, out, "wrk", "requests"); err != nil {
-			return l, err
+			return err
 		}
 		if l.rate, err = floatMatch(wrkRate, out, "wrk", "Requests/sec"); err != nil {
-			return l, err
+			return err
 		}
-		if m := wrkErrors.FindSubmatch(out); m != nil {
-			for _, s := range m[1:] {
-				n, _ := strconv.ParseInt(string(s), 10, 64)
-				l.errors += n
-			}
-		}
-		if m := wrkNon2xx.FindSubmatch(out); m != nil {
-			n, _ := strconv.ParseInt(string(m[1]), 10, 64)
-			l.errors += n
-		}
-		return l, nil
-	}}
+		l.errors = sumMatches(wrkErrors, out) + sumMatches(wrkNon2xx, out)
+		return nil
+	})
 }
 
 // abClient runs ab for the bench's duration. -n only lifts ab's cap of
@@ -143,48 +119,48 @@ func wrkClient(name string, extra ...string) client {
 // front, so it is set above any rate ab reaches (500,000/s), not to
 // "unlimited".
 func abClient(name string, extra ...string) client {
-	return client{name, func(ctx context.Context, b *bench) (load, error) {
-		args := append([]string{"-q", "-c", strconv.Itoa(b.conns), "-t", seconds(b.duration),
+	return peerClient(name, "ab", func(b *bench) []string {
+		return append([]string{"-q", "-c", strconv.Itoa(b.conns), "-t", seconds(b.duration),
 			"-n", strconv.FormatInt(500000*int64(b.duration.Seconds()), 10)}, extra...)
-		out, u, err := b.command(ctx, "ab", append(args, b.url)...)
-		if err != nil {
-			return load{}, err
-		}
-		l := load{usage: u}
+	}, func(out []byte, l *load) (err error) {
 		if l.requests, err = intMatch(abComplete, out, "ab", "Complete requests"); err != nil {
-			return l, err
+			return err
 		}
 		if l.errors, err = intMatch(abFailed, out, "ab", "Failed requests"); err != nil {
-			return l, err
+			return err
 		}
 		l.rate, err = floatMatch(abRate, out, "ab", "Requests per second")
-		return l, err
-	}}
+		return err
+	})
 }
 
 // heyClient runs hey for the bench's duration.
 func heyClient(name string, extra ...string) client {
-	return client{name, func(ctx context.Context, b *bench) (load, error) {
-		args := append([]string{"-c", strconv.Itoa(b.conns), "-z", b.duration.String()}, extra...)
-		out, u, err := b.command(ctx, "hey", append(args, b.url)...)
-		if err != nil {
-			return load{}, err
-		}
-		l := load{usage: u}
+	return peerClient(name, "hey", func(b *bench) []string {
+		return append([]string{"-c", strconv.Itoa(b.conns), "-z", b.duration.String()}, extra...)
+	}, func(out []byte, l *load) (err error) {
 		if l.rate, err = floatMatch(heyRate, out, "hey", "Requests/sec"); err != nil {
-			return l, err
+			return err
 		}
 		if l.requests, err = intMatch(heyOK, out, "hey", "[200] responses"); err != nil {
-			return l, err
+			return err
 		}
-		for _, m := range heyCode.FindAllSubmatch(out, -1) {
-			if string(m[1]) != "200" {
-				n, _ := strconv.ParseInt(string(m[2]), 10, 64)
-				l.errors += n
-			}
+		l.errors = sumMatches(heyAll, out) - l.requests // the responses of any other status
+		return nil
+	})
+}
+
+// sumMatches adds up the numbers re's groups capture, over all its
+// matches in out.
+func sumMatches(re *regexp.Regexp, out []byte) int64 {
+	var n int64
+	for _, m := range re.FindAllSubmatch(out, -1) {
+		for _, g := range m[1:] {
+			v, _ := strconv.ParseInt(string(g), 10, 64)
+			n += v
 		}
-		return l, nil
-	}}
+	}
+	return n
 }
 
 func intMatch(re *regexp.Regexp, out []byte, tool, what string) (int64, error) {

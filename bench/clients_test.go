@@ -58,6 +58,12 @@ func TestParsePeers(t *testing.T) {
 	if m := wrkErrors.FindStringSubmatch(wrkOut); len(m) != 5 || m[2] != "3" || m[4] != "1" {
 		t.Errorf("wrk's socket errors = %v; want read 3, timeout 1", m)
 	}
+	if n := sumMatches(wrkErrors, []byte(wrkOut)) + sumMatches(wrkNon2xx, []byte(wrkOut)); n != 6 {
+		t.Errorf("wrk's errors add up to %d; want 6 (3 read, 1 timeout, 2 non-2xx)", n)
+	}
+	if n := sumMatches(heyAll, []byte(heyOut)) - 244000; n != 6 {
+		t.Errorf("hey's responses other than 200 = %d; want 6", n)
+	}
 	if _, err := intMatch(wrkRequests, []byte(abOut), "wrk", "requests"); err == nil {
 		t.Error("a missing line parsed; want an error that names it")
 	}

@@ -223,7 +223,7 @@ func median(v []float64) float64 {
 
 // printTable writes the results, one line per goal's figure.
 func printTable(w io.Writer, b *bench, results []result) {
-	fmt.Fprintf(w, "\n%s; %d rounds, median of each\n", b.machine, b.rounds)
+	fmt.Fprintf(w, "\n%s; %d rounds: each value is the median of the rounds' ratios (or figures), the columns the medians of each one's rounds\n", b.machine, b.rounds)
 	for _, v := range b.versions {
 		fmt.Fprintf(w, "  %s\n", v)
 	}

@@ -29,11 +29,11 @@ func (b *bench) openLoop(ctx context.Context) ([]result, error) {
 			return nil, fmt.Errorf("round %d: twbench's report has no schedule for an open-loop run", round+1)
 		}
 		achieved = append(achieved, l.rate)
-		lag = append(lag, s.LagUS.P99)
+		lag = append(lag, float64(s.LagUS.P99))
 		late += s.Late
 		unsent += s.Unsent
 		errs += l.errors
-		fmt.Fprintf(b.log, "bench: round %d/%d  open loop at %d/s: %9.1f req/s, lag p99 %4.0f µs, %d late, %d unsent, %d errors\n",
+		fmt.Fprintf(b.log, "bench: round %d/%d  open loop at %d/s: %9.1f req/s, lag p99 %4d µs, %d late, %d unsent, %d errors\n",
 			round+1, b.rounds, openLoopRate, l.rate, s.LagUS.P99, s.Late, s.Unsent, l.errors)
 	}
 	target := make([]float64, len(achieved))

@@ -5,11 +5,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -19,7 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/twbench/twbench/internal/netns"
-	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
 	"github.com/twbench/twbench/sockstat"
 )
@@ -48,9 +45,6 @@ const (
 // sockets, and the throughput of a run with sampling on against the same
 // run with it off.
 func (b *bench) sampler(ctx context.Context) ([]result, error) {
-	if os.Geteuid() != 0 {
-		return nil, errors.New("goal 4 makes its TIME_WAIT sockets in a network namespace of its own, which needs root")
-	}
 	rs, err := b.crowdedSampler(ctx)
 	if err != nil {
 		return rs, err
@@ -323,18 +317,12 @@ func (b *bench) samplingLoad(ctx context.Context) (result, error) {
 			if !sampling {
 				a = append(slices.Clone(args), "--no-sampling")
 			}
-			out, _, err := b.command(ctx, b.twbench, a...)
+			l, err := b.twbench1(ctx, a...)
 			if err != nil {
 				return result{}, fmt.Errorf("round %d: %w", round+1, err)
 			}
-			var rep report.Report
-			if err := json.Unmarshal(out, &rep); err != nil || len(rep.Runs) != 1 {
-				return result{}, fmt.Errorf("round %d: twbench's JSON report: %v", round+1, err)
-			}
-			r := rep.Runs[0]
-			for _, n := range r.Errors {
-				errs += n
-			}
+			r := l.report
+			errs += l.errors
 			if sampling {
 				on = append(on, r.QPS)
 				if r.Sampling != nil {
