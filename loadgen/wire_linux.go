@@ -14,14 +14,11 @@ const canFuse = true
 func (c *wire) rw(fd uintptr) bool {
 	if c.out != nil {
 		n, err := rawIO(unix.SYS_WRITE, fd, c.out)
-		for err == unix.EINTR {
-			n, err = rawIO(unix.SYS_WRITE, fd, c.out)
-		}
 		switch {
 		case err == nil && n == len(c.out):
 			c.out = nil
 		case err == nil || err == unix.EAGAIN:
-			c.out = c.out[max(n, 0):]
+			c.out = c.out[n:]
 			return true
 		default:
 			c.out = nil
@@ -30,9 +27,6 @@ func (c *wire) rw(fd uintptr) bool {
 		}
 	}
 	n, err := rawIO(unix.SYS_READ, fd, c.in)
-	for err == unix.EINTR {
-		n, err = rawIO(unix.SYS_READ, fd, c.in)
-	}
 	switch {
 	case err == unix.EAGAIN:
 		return false
@@ -41,19 +35,25 @@ func (c *wire) rw(fd uintptr) bool {
 	case n == 0:
 		c.err = io.EOF
 	}
-	c.n = max(n, 0)
+	c.n = n
 	return true
 }
 
 // rawIO is write(2) or read(2) (trap) on a non-blocking socket, without
-// telling the scheduler (see wire): it never blocks.
+// telling the scheduler (see wire): it never blocks. A call a signal
+// interrupts is made again; a failed one counts 0 bytes.
 func rawIO(trap, fd uintptr, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n, _, e := unix.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
+	for {
+		n, _, e := unix.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+		default:
+			return 0, e
+		}
 	}
-	return int(n), nil
 }
