@@ -27,8 +27,9 @@ const (
 )
 
 // agentStall is how long a stream may stay silent before it counts as
-// dead: a host that dies sends no FIN. The agent may stretch its interval
-// up to 25× a sample's cost, so allow for that too.
+// dead: a host that dies sends no FIN. The agent stretches its interval to
+// 25× a sample's cost, which this does not know: the 5 s floor covers
+// samples of up to 200 ms, about half a million sockets on the host.
 func agentStall(interval time.Duration) time.Duration {
 	return max(5*time.Second, 10*interval)
 }
