@@ -29,7 +29,8 @@ const (
 // agentStall is how long a stream may stay silent before it counts as
 // dead: a host that dies sends no FIN. The agent stretches its interval to
 // 25× a sample's cost, which this does not know: the 5 s floor covers
-// samples of up to 200 ms, about half a million sockets on the host.
+// samples of up to 200 ms (110,000 TIME_WAIT sockets took 25 to 45 ms
+// here).
 func agentStall(interval time.Duration) time.Duration {
 	return max(5*time.Second, 10*interval)
 }
