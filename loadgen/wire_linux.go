@@ -26,6 +26,9 @@ func (c *wire) rw(fd uintptr) bool {
 			return true
 		}
 	}
+	if len(c.in) == 0 { // a read of nothing reads nothing; it is not EOF
+		return true
+	}
 	n, err := rawIO(unix.SYS_READ, fd, c.in)
 	switch {
 	case err == unix.EAGAIN:
