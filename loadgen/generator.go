@@ -31,7 +31,8 @@ type Generator struct {
 	started   atomic.Bool
 	start     time.Time
 	abortedAt atomic.Int64 // when the run was cut off, since start
-	end       time.Time    // zero without a duration
+	abortOnce sync.Once
+	end       time.Time // zero without a duration
 	claimed   atomic.Int64
 	stopping  atomic.Bool // no request starts
 	aborting  atomic.Bool // requests in flight are cut off
@@ -157,6 +158,12 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 		ps = g.pace(ctx, ticks)
 	}
 	wg.Wait()
+	// context.AfterFunc runs abort in a goroutine of its own: the workers
+	// may all have seen the cancelled context and ended before it has run,
+	// and the result would not say it was interrupted.
+	if ctx.Err() != nil {
+		g.abort()
+	}
 
 	res := g.collect()
 	res.Scheduled, res.Queued, res.Unsent = ps.scheduled, ps.queued, ps.unsent
@@ -342,18 +349,20 @@ func (g *Generator) intended() int64 {
 	return n
 }
 
-// abort cuts off the requests in flight: it runs when the run's context is
-// cancelled.
+// abort cuts off the requests in flight, once: it runs when the run's
+// context is cancelled.
 func (g *Generator) abort() {
-	g.abortedAt.Store(int64(time.Since(g.start)))
-	g.aborting.Store(true)
-	g.stopping.Store(true)
-	past := time.Unix(1, 0)
-	for _, w := range g.workers {
-		if c := w.current.Load(); c != nil {
-			_ = c.SetDeadline(past)
+	g.abortOnce.Do(func() {
+		g.abortedAt.Store(int64(time.Since(g.start)))
+		g.aborting.Store(true)
+		g.stopping.Store(true)
+		past := time.Unix(1, 0)
+		for _, w := range g.workers {
+			if c := w.current.Load(); c != nil {
+				_ = c.SetDeadline(past)
+			}
 		}
-	}
+	})
 }
 
 // collect sums the workers' tallies.

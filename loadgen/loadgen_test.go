@@ -467,3 +467,26 @@ func freePorts(t *testing.T, addrs []netip.Addr, lo, hi uint16) []int {
 	}
 	return free
 }
+
+// An open-loop run cancelled a few milliseconds in says it was
+// interrupted: its workers, waiting for their next send, end at once, and
+// could end before the context's AfterFunc had run (CI saw a SIGINT-ed run
+// report 20 s, not interrupted). Without the fix this failed within its
+// 200 runs.
+func TestCancelledOpenLoopIsInterrupted(t *testing.T) {
+	url, stop := startTarget(t, loadgen.HTTP11, loadgen.CloserNone, 0)
+	defer stop()
+	for i := range 200 {
+		g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
+			Concurrency: 64, Rate: 4000, Duration: time.Minute, Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(5*time.Millisecond, cancel)
+		res, err := g.Run(ctx)
+		if err != nil || !res.Interrupted || res.Elapsed >= time.Minute {
+			t.Fatalf("run %d: %v, interrupted %v, elapsed %v; want interrupted, well under its minute", i, err, res.Interrupted, res.Elapsed)
+		}
+	}
+}
