@@ -20,5 +20,6 @@ func raiseFileLimit() fileLimit {
 			r = raised
 		}
 	}
-	return fileLimit{known: true, soft: r.Cur, hard: r.Max}
+	// The fields are uint64 on Linux and darwin, int64 on FreeBSD.
+	return fileLimit{known: true, soft: uint64(r.Cur), hard: uint64(r.Max)}
 }
