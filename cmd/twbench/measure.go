@@ -12,6 +12,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/twbench/twbench/agent"
 	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
@@ -30,7 +31,7 @@ type measureOptions struct {
 	host     sockstat.Host // the host's settings, read once for the whole run
 	files    fileLimit
 	// agent, if set, reads the server end from a remote twbench agent.
-	agent *sockstat.AgentClient
+	agent *agent.Client
 	// noSampling turns socket-state sampling off (--no-sampling).
 	noSampling bool
 }

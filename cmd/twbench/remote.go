@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twbench/twbench/agent"
 	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/sockstat"
 )
@@ -39,8 +40,8 @@ func agentStall(interval time.Duration) time.Duration {
 // The load never waits for it, except for the baseline: a dead agent costs
 // the run its server series from then on, and nothing else.
 type remoteEnd struct {
-	client *sockstat.AgentClient
-	query  sockstat.SeriesQuery
+	client *agent.Client
+	query  agent.SeriesQuery
 	// progress returns the requests completed and failed so far.
 	progress func() (completed, failed int64)
 
@@ -57,11 +58,11 @@ type remoteEnd struct {
 
 // startRemote probes the agent's clock and settings, then streams the
 // server end of target until stop.
-func startRemote(ctx context.Context, client *sockstat.AgentClient, target netip.AddrPort, interval time.Duration,
+func startRemote(ctx context.Context, client *agent.Client, target netip.AddrPort, interval time.Duration,
 	progress func() (completed, failed int64)) *remoteEnd {
 	r := &remoteEnd{
 		client:   client,
-		query:    sockstat.SeriesQuery{Target: target, Interval: interval},
+		query:    agent.SeriesQuery{Target: target, Interval: interval},
 		progress: progress,
 		first:    make(chan struct{}),
 		done:     make(chan struct{}),
@@ -110,7 +111,7 @@ func (r *remoteEnd) stream(ctx context.Context, began time.Time) {
 			r.mu.Unlock()
 		}
 		err := r.client.Stream(ctx, r.query, agentStall(r.query.Interval),
-			func(h sockstat.SeriesHeader) {
+			func(h agent.SeriesHeader) {
 				r.mu.Lock()
 				r.rem.Matched = h.Matched
 				r.mu.Unlock()

@@ -186,10 +186,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-ctx.Done()
 		return nil
 	}
-	ln, agent, err := listenAgent(*agentAddr, tokenFrom(*token), ports, stderr)
+	ln, srv, err := listenAgent(*agentAddr, tokenFrom(*token), ports, stderr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "twbench serve: agent %s\n", agentBanner(ln, tokenFrom(*token)))
-	return serveAgent(ctx, ln, agent)
+	return serveAgent(ctx, ln, srv)
 }
