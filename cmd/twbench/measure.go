@@ -58,15 +58,8 @@ func (l fileLimit) note(sc scenario.Scenario, builtin bool) string {
 		l.soft, sc.Concurrency, need)
 }
 
-// builtinTarget is the built-in target, HTTP or raw TCP.
-type builtinTarget interface {
-	URL() string
-	PeerErrors() target.PeerErrors
-	Close() error
-}
-
 // startBuiltin starts the built-in target for sc.
-func startBuiltin(sc scenario.Scenario) (builtinTarget, error) {
+func startBuiltin(sc scenario.Scenario) (target.Instance, error) {
 	tcp, cfg := sc.BuiltinTarget()
 	if tcp {
 		return target.StartTCP("127.0.0.1:0", cfg)
@@ -79,7 +72,7 @@ func startBuiltin(sc scenario.Scenario) (builtinTarget, error) {
 // sampling after it.
 func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (report.Run, error) {
 	in := report.Input{Scenario: sc, Target: sc.Target, Host: opts.host, Notes: append([]string(nil), opts.notes...)}
-	var srv builtinTarget
+	var srv target.Instance
 	if sc.Target == "" {
 		var err error
 		if srv, err = startBuiltin(sc); err != nil {
