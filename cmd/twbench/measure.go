@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -104,7 +103,7 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 	} else {
 		defer sampler.Close()
 		sampler.SplitBySource(cfg.Sources)
-		if !in.Builtin && !isLocal(addr.IP) {
+		if !in.Builtin && !sockstat.IsLocalAddr(addr.AddrPort().Addr()) {
 			in.ServerUnsampled = "the target " + addr.String() + " is not on this host"
 		}
 	}
@@ -213,24 +212,6 @@ func counterNote(c sockstat.Counters) []string {
 		return []string{fmt.Sprintf("the kernel dropped %d TIME_WAIT sockets at tcp_max_tw_buckets (TCPTimeWaitOverflow): TIME_WAIT counts are lower than the closes", n)}
 	}
 	return nil
-}
-
-// isLocal reports whether ip is one of this host's addresses, so that the
-// server end's sockets can be sampled here.
-func isLocal(ip net.IP) bool {
-	if ip.IsLoopback() {
-		return true
-	}
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return false
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 // startProgress draws a progress bar while the load runs, if opts say so,
