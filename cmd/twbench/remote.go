@@ -91,45 +91,53 @@ func (r *remoteEnd) stream(ctx context.Context, began time.Time) {
 	defer close(r.done)
 	var firstOnce sync.Once
 	for ctx.Err() == nil {
-		r.mu.Lock()
-		clock := r.rem.Clock
-		r.mu.Unlock()
-		if clock == nil {
-			// The clock was never read: read it now, or no sample can be
-			// placed on the run's time axis.
-			pctx, cancel := context.WithTimeout(ctx, agentCallTimeout)
-			c, info, err := r.client.ProbeClock(pctx, clockProbes)
-			cancel()
-			if err != nil {
-				r.openGap(began, err)
-				sleep(ctx, agentRetry)
-				continue
-			}
-			r.mu.Lock()
-			r.rem.Clock, r.rem.Host, r.before = &c, &info.Host, info.Counters
-			clock = &c
-			r.mu.Unlock()
-		}
-		err := r.client.Stream(ctx, r.query, agentStall(r.query.Interval),
-			func(h agent.SeriesHeader) {
-				r.mu.Lock()
-				r.rem.Matched = h.Matched
-				r.mu.Unlock()
-			},
-			func(s sockstat.Sample) {
-				s.At = s.At.Add(-clock.Offset)
-				r.add(s)
-				firstOnce.Do(func() { close(r.first) })
-			})
+		err := r.streamOnce(ctx, &firstOnce)
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil {
-			err = errors.New("the stream ended")
-		}
 		r.openGap(began, err)
-		sleep(ctx, agentRetry)
+		select {
+		case <-time.After(agentRetry):
+		case <-ctx.Done():
+		}
 	}
+}
+
+// streamOnce reads the agent's clock if it was never read, then streams
+// until the stream ends; it says why.
+func (r *remoteEnd) streamOnce(ctx context.Context, firstOnce *sync.Once) error {
+	r.mu.Lock()
+	clock := r.rem.Clock
+	r.mu.Unlock()
+	if clock == nil {
+		// The clock was never read: read it now, or no sample can be
+		// placed on the run's time axis.
+		pctx, cancel := context.WithTimeout(ctx, agentCallTimeout)
+		c, info, err := r.client.ProbeClock(pctx, clockProbes)
+		cancel()
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		r.rem.Clock, r.rem.Host, r.before = &c, &info.Host, info.Counters
+		clock = &c
+		r.mu.Unlock()
+	}
+	err := r.client.Stream(ctx, r.query, agentStall(r.query.Interval),
+		func(h agent.SeriesHeader) {
+			r.mu.Lock()
+			r.rem.Matched = h.Matched
+			r.mu.Unlock()
+		},
+		func(s sockstat.Sample) {
+			s.At = s.At.Add(-clock.Offset)
+			r.add(s)
+			firstOnce.Do(func() { close(r.first) })
+		})
+	if err == nil {
+		err = errors.New("the stream ended")
+	}
+	return err
 }
 
 func (r *remoteEnd) add(s sockstat.Sample) {
@@ -200,14 +208,4 @@ func (r *remoteEnd) stop() *report.Remote {
 		}
 	}
 	return &rem
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
