@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twbench/twbench/sockstat"
@@ -172,10 +173,13 @@ func (c *Client) Stream(ctx context.Context, q SeriesQuery, stall time.Duration,
 	defer resp.Body.Close()
 
 	// A watchdog ends a stream the agent stopped feeding: a dead host
-	// sends no FIN.
+	// sends no FIN. It ends with ctx, and Stream returns only after it.
 	alive := make(chan struct{}, 1)
 	stalled := make(chan struct{})
-	go func() {
+	var watchdog sync.WaitGroup
+	defer watchdog.Wait()
+	defer cancel()
+	watchdog.Go(func() {
 		t := time.NewTimer(stall)
 		defer t.Stop()
 		for {
@@ -190,7 +194,7 @@ func (c *Client) Stream(ctx context.Context, q SeriesQuery, stall time.Duration,
 				return
 			}
 		}
-	}()
+	})
 
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 1024), maxLine)
