@@ -1,4 +1,4 @@
-package main
+package harness
 
 import (
 	"context"
@@ -42,8 +42,8 @@ func agentStall(interval time.Duration) time.Duration {
 type remoteEnd struct {
 	client *agent.Client
 	query  agent.SeriesQuery
-	// progress returns the requests completed and failed so far.
-	progress func() (completed, failed int64)
+	// progress is the load's, joined to each sample.
+	progress Progress
 
 	first  chan struct{} // closed at the first sample
 	cancel context.CancelFunc
@@ -59,7 +59,7 @@ type remoteEnd struct {
 // startRemote probes the agent's clock and settings, then streams the
 // server end of target until stop.
 func startRemote(ctx context.Context, client *agent.Client, target netip.AddrPort, interval time.Duration,
-	progress func() (completed, failed int64)) *remoteEnd {
+	progress Progress) *remoteEnd {
 	r := &remoteEnd{
 		client:   client,
 		query:    agent.SeriesQuery{Target: target, Interval: interval},
@@ -147,8 +147,7 @@ func (r *remoteEnd) add(s sockstat.Sample) {
 		r.rem.Gaps[len(r.rem.Gaps)-1].To = s.At
 		r.gapOpen = false
 	}
-	done, failed := r.progress()
-	r.rem.Samples = append(r.rem.Samples, report.Sample{Sample: s, Requests: done, Errors: failed})
+	r.rem.Samples = append(r.rem.Samples, report.Sample{Sample: s, Requests: r.progress.Completed(), Errors: r.progress.Failed()})
 	r.last = s.At
 }
 
