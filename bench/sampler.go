@@ -334,8 +334,10 @@ func (b *bench) samplingLoad(ctx context.Context) (result, error) {
 			}
 			fmt.Fprintf(b.log, "bench: round %d/%d  http1.0 --closer server, sampling %-3s %9.0f req/s\n",
 				round+1, b.rounds, map[bool]string{true: "on", false: "off"}[sampling], r.QPS)
-			if err := sleep(ctx, 500*time.Millisecond); err != nil {
-				return result{}, err
+			select {
+			case <-time.After(500 * time.Millisecond):
+			case <-ctx.Done():
+				return result{}, ctx.Err()
 			}
 		}
 	}

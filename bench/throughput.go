@@ -92,8 +92,10 @@ func (b *bench) alternate(ctx context.Context, clients []client) (map[string][]l
 				round+1, b.rounds, c.name, l.rate, l.cpuPerRequest(), l.errors)
 			loads[c.name] = append(loads[c.name], l)
 			// Let nginx's workers and the kernel's softirq backlog drain.
-			if err := sleep(ctx, 500*time.Millisecond); err != nil {
-				return loads, err
+			select {
+			case <-time.After(500 * time.Millisecond):
+			case <-ctx.Done():
+				return loads, ctx.Err()
 			}
 		}
 	}
@@ -122,15 +124,4 @@ func figures(ls []load, f func(load) float64) []float64 {
 		out[i] = f(l)
 	}
 	return out
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twbench/twbench/agent"
 	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/sockstat"
 )
@@ -17,7 +18,7 @@ type Remote struct {
 	URL string
 	// Clock is the agent's clock against this host's; nil when the agent
 	// never answered.
-	Clock *sockstat.Clock
+	Clock *agent.Clock
 	// Matched is the address and port the agent filtered on.
 	Matched string
 	// Host is the agent host's settings; nil when never read.

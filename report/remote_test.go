@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twbench/twbench/agent"
 	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/report"
-	"github.com/twbench/twbench/sockstat"
 )
 
 // An agent's series: on the run's time axis, with its gaps, and new
@@ -51,7 +51,7 @@ func TestRemoteServerEnd(t *testing.T) {
 	} {
 		rem := tc.remote
 		rem.URL = "http://a:9911"
-		rem.Clock = &sockstat.Clock{Offset: 1500 * time.Microsecond, RTT: 400 * time.Microsecond}
+		rem.Clock = &agent.Clock{Offset: 1500 * time.Microsecond, RTT: 400 * time.Microsecond}
 		rem.Matched = "10.0.0.1:8080"
 		r := report.Build(report.Input{Scenario: sc("x", loadgen.HTTP10, loadgen.CloserServer), Result: res,
 			Samples: samples(false, 0), Host: host("2", "1"), Remote: &rem})

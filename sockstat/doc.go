@@ -7,10 +7,9 @@
 // allocation per socket. The kernel's own TIME_WAIT timers give the measured
 // TIME_WAIT length and tell which TIME_WAIT sockets are new since the
 // previous sample. The package also reads the host's TCP settings and the
-// namespace's TcpExt counters. On other systems NewSampler returns an error
-// wrapping errors.ErrUnsupported.
+// namespace's TcpExt counters, and says whether an address is this host's
+// (IsLocalAddr). On other systems NewSampler returns an error wrapping
+// errors.ErrUnsupported.
 //
-// Agent serves all of this over HTTP for a host whose server twbench does
-// not run (a series stream per run, host info with its clock, and /metrics
-// for Prometheus), and AgentClient reads it from `twbench run`.
+// It is the kernel side only: package agent serves these samples over HTTP.
 package sockstat

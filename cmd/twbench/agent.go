@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/twbench/twbench/sockstat"
+	"github.com/twbench/twbench/agent"
 )
 
 // tokenEnv is the environment variable that holds the agent's token, for
@@ -51,12 +51,12 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		watch = append(watch, uint16(p))
 	}
-	ln, agent, err := listenAgent(*listen, tokenFrom(*token), watch, stderr)
+	ln, srv, err := listenAgent(*listen, tokenFrom(*token), watch, stderr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "twbench agent: %s\n", agentBanner(ln, tokenFrom(*token)))
-	return serveAgent(ctx, ln, agent)
+	return serveAgent(ctx, ln, srv)
 }
 
 // tokenFrom returns the token given on the command line, or else the one
@@ -69,7 +69,7 @@ func tokenFrom(flag string) string {
 }
 
 // listenAgent checks the agent's address and token and starts listening.
-func listenAgent(addr, token string, ports []uint16, logTo io.Writer) (net.Listener, *sockstat.Agent, error) {
+func listenAgent(addr, token string, ports []uint16, logTo io.Writer) (net.Listener, *agent.Server, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, nil, usagef("--listen %q: want host:port, e.g. %s", addr, defaultAgentAddr)
@@ -85,7 +85,7 @@ func listenAgent(addr, token string, ports []uint16, logTo io.Writer) (net.Liste
 			return nil, nil, usagef("--token: %d characters; on a non-loopback address at least %d", len(token), minTokenLen)
 		}
 	}
-	agent, err := sockstat.NewAgent(sockstat.AgentConfig{
+	a, err := agent.New(agent.Config{
 		Token: token,
 		Ports: ports,
 		Logf: func(format string, args ...any) {
@@ -99,7 +99,7 @@ func listenAgent(addr, token string, ports []uint16, logTo io.Writer) (net.Liste
 	if err != nil {
 		return nil, nil, fmt.Errorf("agent: %w", err)
 	}
-	return ln, agent, nil
+	return ln, a, nil
 }
 
 // loopbackHost reports whether a listen address's host is loopback only.
@@ -117,19 +117,19 @@ func agentBanner(ln net.Listener, token string) string {
 	if token != "" {
 		auth = "token required"
 	}
-	return fmt.Sprintf("listening on http://%s (%s; %s, %s, %s)", ln.Addr(), auth, sockstat.PathSeries, sockstat.PathHost, sockstat.PathMetrics)
+	return fmt.Sprintf("listening on http://%s (%s; %s, %s, %s)", ln.Addr(), auth, agent.PathSeries, agent.PathHost, agent.PathMetrics)
 }
 
 // serveAgent serves the agent on ln until ctx is done, then ends its
 // streams and returns.
-func serveAgent(ctx context.Context, ln net.Listener, agent *sockstat.Agent) error {
+func serveAgent(ctx context.Context, ln net.Listener, a *agent.Server) error {
 	base, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv := &http.Server{
-		Handler:           agent.Handler(),
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    sockstat.MaxHeaderBytes,
+		MaxHeaderBytes:    agent.MaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	served := make(chan error, 1)
@@ -149,11 +149,11 @@ func serveAgent(ctx context.Context, ln net.Listener, agent *sockstat.Agent) err
 }
 
 // agentClient returns the client for run's --server-agent, or nil.
-func agentClient(rawURL string) (*sockstat.AgentClient, error) {
+func agentClient(rawURL string) (*agent.Client, error) {
 	if rawURL == "" {
 		return nil, nil
 	}
-	c, err := sockstat.NewAgentClient(strings.TrimSpace(rawURL), os.Getenv(tokenEnv))
+	c, err := agent.NewClient(strings.TrimSpace(rawURL), os.Getenv(tokenEnv))
 	if err != nil {
 		return nil, usagef("--server-agent: %w", err)
 	}

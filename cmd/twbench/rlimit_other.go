@@ -2,4 +2,6 @@
 
 package main
 
-func raiseFileLimit() fileLimit { return fileLimit{} }
+import "github.com/twbench/twbench/harness"
+
+func raiseFileLimit() harness.FileLimit { return harness.FileLimit{} }

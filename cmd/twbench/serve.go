@@ -105,15 +105,8 @@ func parseListenSpec(raw string) (listenSpec, error) {
 	return spec, nil
 }
 
-// servedTarget is a running listener of `twbench serve`.
-type servedTarget interface {
-	Addr() *net.TCPAddr
-	URL() string
-	Close() error
-}
-
 // start starts the listener.
-func (spec listenSpec) start() (servedTarget, string, error) {
+func (spec listenSpec) start() (target.Instance, string, error) {
 	if spec.scheme == "tcp" {
 		srv, err := target.StartTCP(spec.addr, spec.tcp)
 		if err != nil {
@@ -166,7 +159,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{errors.Join(errs...)}
 	}
 
-	var servers []servedTarget
+	var servers []target.Instance
 	defer func() {
 		for _, s := range servers {
 			s.Close()
@@ -186,10 +179,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-ctx.Done()
 		return nil
 	}
-	ln, agent, err := listenAgent(*agentAddr, tokenFrom(*token), ports, stderr)
+	ln, srv, err := listenAgent(*agentAddr, tokenFrom(*token), ports, stderr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "twbench serve: agent %s\n", agentBanner(ln, tokenFrom(*token)))
-	return serveAgent(ctx, ln, agent)
+	return serveAgent(ctx, ln, srv)
 }

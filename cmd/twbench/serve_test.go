@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twbench/twbench/agent"
 	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/sockstat"
 )
@@ -34,7 +35,7 @@ func TestABAgainstServe(t *testing.T) {
 	ab := lookTool(t, "ab", "apache2-utils")
 	target, agentURL := startServe(t, "http://127.0.0.1:0")
 	port, _ := strconv.Atoi(target[strings.LastIndex(target, ":")+1:])
-	c, err := sockstat.NewAgentClient(agentURL, "")
+	c, err := agent.NewClient(agentURL, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +49,8 @@ func TestABAgainstServe(t *testing.T) {
 		once    sync.Once
 	)
 	wg.Go(func() {
-		err := c.Stream(ctx, sockstat.SeriesQuery{Target: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), Interval: 50 * time.Millisecond},
-			5*time.Second, func(sockstat.SeriesHeader) {}, func(s sockstat.Sample) {
+		err := c.Stream(ctx, agent.SeriesQuery{Target: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), Interval: 50 * time.Millisecond},
+			5*time.Second, func(agent.SeriesHeader) {}, func(s sockstat.Sample) {
 				mu.Lock()
 				samples = append(samples, s)
 				mu.Unlock()
@@ -104,7 +105,7 @@ func TestABAgainstServe(t *testing.T) {
 	}
 
 	// /metrics tells Prometheus the same.
-	resp, err := http.Get(agentURL + sockstat.PathMetrics)
+	resp, err := http.Get(agentURL + agent.PathMetrics)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twbench/twbench/agent"
 	"github.com/twbench/twbench/report"
-	"github.com/twbench/twbench/sockstat"
 	"github.com/twbench/twbench/target"
 )
 
 // startAgent serves an agent in this process, as `twbench agent` would.
 func startAgent(t *testing.T) *httptest.Server {
 	t.Helper()
-	a, err := sockstat.NewAgent(sockstat.AgentConfig{})
+	a, err := agent.New(agent.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestAgentCommand(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"agent", "--listen", "127.0.0.1:0"}, &stdout, &stderr) }()
 	url := waitFor(t, &stdout, "listening on ")
-	c, err := sockstat.NewAgentClient(url, "")
+	c, err := agent.NewClient(url, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sockstat
+package agent
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/twbench/twbench/sockstat"
 )
 
 // Limits of the agent's API. An agent reveals little, but it walks the
@@ -41,8 +42,8 @@ const (
 	writeTimeout = 10 * time.Second
 )
 
-// AgentConfig is an agent's configuration.
-type AgentConfig struct {
+// Config is an agent's configuration.
+type Config struct {
 	// Token, if set, must come with every request as
 	// "Authorization: Bearer TOKEN".
 	Token string
@@ -62,7 +63,7 @@ type AgentConfig struct {
 }
 
 // Validate reports every problem with c at once.
-func (c AgentConfig) Validate() error {
+func (c Config) Validate() error {
 	var errs []error
 	if len(c.Ports) > MaxMetricsPorts {
 		errs = append(errs, fmt.Errorf("%d ports: at most %d", len(c.Ports), MaxMetricsPorts))
@@ -84,10 +85,10 @@ func (c AgentConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Agent serves a host's socket states, kernel settings and counters over
+// Server serves a host's socket states, kernel settings and counters over
 // HTTP: to `twbench run --server-agent` and to Prometheus.
-type Agent struct {
-	cfg     AgentConfig
+type Server struct {
+	cfg     Config
 	limit   *limiter
 	streams chan struct{}
 	reg     *prometheus.Registry
@@ -96,10 +97,10 @@ type Agent struct {
 	streamed map[uint16]int // ports of the open streams, with their count
 }
 
-// NewAgent returns an agent; its Handler serves the API.
-func NewAgent(cfg AgentConfig) (*Agent, error) {
+// New returns an agent; its Handler serves the API.
+func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("sockstat: agent: %w", err)
+		return nil, fmt.Errorf("agent: %w", err)
 	}
 	if cfg.MaxStreams == 0 {
 		cfg.MaxStreams = DefaultMaxStreams
@@ -108,10 +109,10 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 		cfg.RequestRate = DefaultRequestRate
 	}
 	if cfg.LocalAddr == nil {
-		cfg.LocalAddr = IsLocalAddr
+		cfg.LocalAddr = sockstat.IsLocalAddr
 	}
 	cfg.Ports = slices.Clone(cfg.Ports)
-	a := &Agent{
+	a := &Server{
 		cfg:      cfg,
 		limit:    newLimiter(cfg.RequestRate, 2*cfg.RequestRate),
 		streams:  make(chan struct{}, cfg.MaxStreams),
@@ -127,7 +128,7 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 const MaxHeaderBytes = maxHeaderBytes
 
 // Handler returns the agent's HTTP API.
-func (a *Agent) Handler() http.Handler {
+func (a *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathHost, a.serveHost)
 	mux.HandleFunc("GET "+PathSeries, a.serveSeries)
@@ -140,7 +141,7 @@ func (a *Agent) Handler() http.Handler {
 }
 
 // guard applies the limits and the token to every request.
-func (a *Agent) guard(next http.Handler) http.Handler {
+func (a *Server) guard(next http.Handler) http.Handler {
 	want := []byte("Bearer " + a.cfg.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.limit.allow(time.Now()) {
@@ -169,13 +170,13 @@ func (a *Agent) guard(next http.Handler) http.Handler {
 	})
 }
 
-func (a *Agent) serveIndex(w http.ResponseWriter, r *http.Request) {
+func (a *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "twbench agent\n\n%s\tkernel settings, TCP counters, clock (JSON)\n%s?addr=A&port=P&interval=100ms\tsocket states of a port's two ends, one JSON line per sample\n%s\tPrometheus metrics\n",
 		PathHost, PathSeries, PathMetrics)
 }
 
-func (a *Agent) serveHost(w http.ResponseWriter, r *http.Request) {
+func (a *Server) serveHost(w http.ResponseWriter, r *http.Request) {
 	info := ReadHostInfo()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -185,8 +186,8 @@ func (a *Agent) serveHost(w http.ResponseWriter, r *http.Request) {
 // ReadHostInfo reads this host's HostInfo.
 func ReadHostInfo() HostInfo {
 	var info HostInfo
-	info.Host, _ = ReadHost() // what could be read; the rest is absent
-	c, err := ReadCounters()
+	info.Host, _ = sockstat.ReadHost() // what could be read; the rest is absent
+	c, err := sockstat.ReadCounters()
 	if err != nil {
 		info.CountersError = err.Error()
 	} else {
@@ -242,7 +243,7 @@ func ParseSeriesQuery(get func(string) string) (SeriesQuery, error) {
 	return SeriesQuery{Target: netip.AddrPortFrom(addr.Unmap(), uint16(port)), Interval: interval}, nil
 }
 
-func (a *Agent) serveSeries(w http.ResponseWriter, r *http.Request) {
+func (a *Server) serveSeries(w http.ResponseWriter, r *http.Request) {
 	q, err := ParseSeriesQuery(r.URL.Query().Get)
 	if err != nil {
 		http.Error(w, strings.ReplaceAll(err.Error(), "\n", "; "), http.StatusBadRequest)
@@ -260,7 +261,7 @@ func (a *Agent) serveSeries(w http.ResponseWriter, r *http.Request) {
 	if addr := matched.Addr(); addr.IsValid() && !addr.IsUnspecified() && !a.cfg.LocalAddr(addr) {
 		matched = netip.AddrPortFrom(netip.Addr{}, matched.Port())
 	}
-	sampler, err := NewSampler(matched)
+	sampler, err := sockstat.NewSampler(matched)
 	if err != nil {
 		code := http.StatusInternalServerError
 		if errors.Is(err, errors.ErrUnsupported) {
@@ -291,8 +292,8 @@ func (a *Agent) serveSeries(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	err = sampler.Run(ctx, q.Interval, func(s Sample) {
-		ws := s.ToWire()
+	err = sampler.Run(ctx, q.Interval, func(s sockstat.Sample) {
+		ws := toWire(s)
 		if send(SeriesLine{Sample: &ws}) != nil {
 			cancel() // the client is gone or stopped reading
 		}
@@ -309,7 +310,7 @@ func matchedString(ap netip.AddrPort) string {
 	return ap.String()
 }
 
-func (a *Agent) watch(port uint16, delta int) {
+func (a *Server) watch(port uint16, delta int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.streamed[port] += delta; a.streamed[port] <= 0 {
@@ -318,7 +319,7 @@ func (a *Agent) watch(port uint16, delta int) {
 }
 
 // metricsPorts returns the configured ports and those of open streams.
-func (a *Agent) metricsPorts() []uint16 {
+func (a *Server) metricsPorts() []uint16 {
 	a.mu.Lock()
 	ports := slices.Clone(a.cfg.Ports)
 	for p := range a.streamed {
@@ -329,31 +330,10 @@ func (a *Agent) metricsPorts() []uint16 {
 	return slices.Compact(ports)
 }
 
-func (a *Agent) logf(format string, args ...any) {
+func (a *Server) logf(format string, args ...any) {
 	if a.cfg.Logf != nil {
 		a.cfg.Logf(format, args...)
 	}
-}
-
-// IsLocalAddr reports whether addr is a loopback address or one of this
-// host's interface addresses.
-func IsLocalAddr(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	if addr.IsLoopback() {
-		return true
-	}
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return false
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == addr {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // limiter is a token bucket: rate tokens a second, at most burst saved.

@@ -1,4 +1,4 @@
-package main
+package harness
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twbench/twbench/agent"
 	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/sockstat"
 )
@@ -39,10 +40,10 @@ func agentStall(interval time.Duration) time.Duration {
 // The load never waits for it, except for the baseline: a dead agent costs
 // the run its server series from then on, and nothing else.
 type remoteEnd struct {
-	client *sockstat.AgentClient
-	query  sockstat.SeriesQuery
-	// progress returns the requests completed and failed so far.
-	progress func() (completed, failed int64)
+	client *agent.Client
+	query  agent.SeriesQuery
+	// progress is the load's, joined to each sample.
+	progress Progress
 
 	first  chan struct{} // closed at the first sample
 	cancel context.CancelFunc
@@ -57,11 +58,11 @@ type remoteEnd struct {
 
 // startRemote probes the agent's clock and settings, then streams the
 // server end of target until stop.
-func startRemote(ctx context.Context, client *sockstat.AgentClient, target netip.AddrPort, interval time.Duration,
-	progress func() (completed, failed int64)) *remoteEnd {
+func startRemote(ctx context.Context, client *agent.Client, target netip.AddrPort, interval time.Duration,
+	progress Progress) *remoteEnd {
 	r := &remoteEnd{
 		client:   client,
-		query:    sockstat.SeriesQuery{Target: target, Interval: interval},
+		query:    agent.SeriesQuery{Target: target, Interval: interval},
 		progress: progress,
 		first:    make(chan struct{}),
 		done:     make(chan struct{}),
@@ -90,45 +91,53 @@ func (r *remoteEnd) stream(ctx context.Context, began time.Time) {
 	defer close(r.done)
 	var firstOnce sync.Once
 	for ctx.Err() == nil {
-		r.mu.Lock()
-		clock := r.rem.Clock
-		r.mu.Unlock()
-		if clock == nil {
-			// The clock was never read: read it now, or no sample can be
-			// placed on the run's time axis.
-			pctx, cancel := context.WithTimeout(ctx, agentCallTimeout)
-			c, info, err := r.client.ProbeClock(pctx, clockProbes)
-			cancel()
-			if err != nil {
-				r.openGap(began, err)
-				sleep(ctx, agentRetry)
-				continue
-			}
-			r.mu.Lock()
-			r.rem.Clock, r.rem.Host, r.before = &c, &info.Host, info.Counters
-			clock = &c
-			r.mu.Unlock()
-		}
-		err := r.client.Stream(ctx, r.query, agentStall(r.query.Interval),
-			func(h sockstat.SeriesHeader) {
-				r.mu.Lock()
-				r.rem.Matched = h.Matched
-				r.mu.Unlock()
-			},
-			func(s sockstat.Sample) {
-				s.At = s.At.Add(-clock.Offset)
-				r.add(s)
-				firstOnce.Do(func() { close(r.first) })
-			})
+		err := r.streamOnce(ctx, &firstOnce)
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil {
-			err = errors.New("the stream ended")
-		}
 		r.openGap(began, err)
-		sleep(ctx, agentRetry)
+		select {
+		case <-time.After(agentRetry):
+		case <-ctx.Done():
+		}
 	}
+}
+
+// streamOnce reads the agent's clock if it was never read, then streams
+// until the stream ends; it says why.
+func (r *remoteEnd) streamOnce(ctx context.Context, firstOnce *sync.Once) error {
+	r.mu.Lock()
+	clock := r.rem.Clock
+	r.mu.Unlock()
+	if clock == nil {
+		// The clock was never read: read it now, or no sample can be
+		// placed on the run's time axis.
+		pctx, cancel := context.WithTimeout(ctx, agentCallTimeout)
+		c, info, err := r.client.ProbeClock(pctx, clockProbes)
+		cancel()
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		r.rem.Clock, r.rem.Host, r.before = &c, &info.Host, info.Counters
+		clock = &c
+		r.mu.Unlock()
+	}
+	err := r.client.Stream(ctx, r.query, agentStall(r.query.Interval),
+		func(h agent.SeriesHeader) {
+			r.mu.Lock()
+			r.rem.Matched = h.Matched
+			r.mu.Unlock()
+		},
+		func(s sockstat.Sample) {
+			s.At = s.At.Add(-clock.Offset)
+			r.add(s)
+			firstOnce.Do(func() { close(r.first) })
+		})
+	if err == nil {
+		err = errors.New("the stream ended")
+	}
+	return err
 }
 
 func (r *remoteEnd) add(s sockstat.Sample) {
@@ -138,8 +147,7 @@ func (r *remoteEnd) add(s sockstat.Sample) {
 		r.rem.Gaps[len(r.rem.Gaps)-1].To = s.At
 		r.gapOpen = false
 	}
-	done, failed := r.progress()
-	r.rem.Samples = append(r.rem.Samples, report.Sample{Sample: s, Requests: done, Errors: failed})
+	r.rem.Samples = append(r.rem.Samples, report.Sample{Sample: s, Requests: r.progress.Completed(), Errors: r.progress.Failed()})
 	r.last = s.At
 }
 
@@ -199,14 +207,4 @@ func (r *remoteEnd) stop() *report.Remote {
 		}
 	}
 	return &rem
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }

@@ -1,4 +1,4 @@
-package sockstat
+package agent
 
 import (
 	"bufio"
@@ -11,11 +11,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/twbench/twbench/sockstat"
 )
 
-// AgentClient reads a remote agent's API.
-type AgentClient struct {
+// Client reads a remote agent's API.
+type Client struct {
 	base  string // scheme://host:port
 	token string
 	hc    *http.Client
@@ -28,9 +31,9 @@ const (
 	maxHostInfo = 64 << 10
 )
 
-// NewAgentClient returns a client for the agent at rawURL
+// NewClient returns a client for the agent at rawURL
 // (http://host:port; a path is ignored) that sends token, if any.
-func NewAgentClient(rawURL, token string) (*AgentClient, error) {
+func NewClient(rawURL, token string) (*Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, fmt.Errorf("agent URL %q: want http://host:port", rawURL)
@@ -38,7 +41,7 @@ func NewAgentClient(rawURL, token string) (*AgentClient, error) {
 	if u.Port() == "" {
 		return nil, fmt.Errorf("agent URL %q: no port (twbench agent listens on 9911 by default)", rawURL)
 	}
-	return &AgentClient{
+	return &Client{
 		base:  u.Scheme + "://" + u.Host,
 		token: token,
 		// No proxy from the environment: the agent is reached directly.
@@ -51,9 +54,9 @@ func NewAgentClient(rawURL, token string) (*AgentClient, error) {
 }
 
 // URL returns the agent's base URL.
-func (c *AgentClient) URL() string { return c.base }
+func (c *Client) URL() string { return c.base }
 
-func (c *AgentClient) get(ctx context.Context, path string) (*http.Response, error) {
+func (c *Client) get(ctx context.Context, path string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
 		return nil, err
@@ -78,7 +81,7 @@ func (c *AgentClient) get(ctx context.Context, path string) (*http.Response, err
 }
 
 // HostInfo asks the agent for its host's settings, counters and clock.
-func (c *AgentClient) HostInfo(ctx context.Context) (HostInfo, error) {
+func (c *Client) HostInfo(ctx context.Context) (HostInfo, error) {
 	var info HostInfo
 	resp, err := c.get(ctx, PathHost)
 	if err != nil {
@@ -129,7 +132,7 @@ func EstimateClock(probes []ClockProbe) (Clock, bool) {
 
 // ProbeClock asks the agent's host info n times and estimates its clock.
 // It returns the last host info it read.
-func (c *AgentClient) ProbeClock(ctx context.Context, n int) (Clock, HostInfo, error) {
+func (c *Client) ProbeClock(ctx context.Context, n int) (Clock, HostInfo, error) {
 	var (
 		probes []ClockProbe
 		info   HostInfo
@@ -156,8 +159,8 @@ var ErrStreamStalled = errors.New("the agent sent nothing")
 // in the agent's clock, until ctx is done (it then returns nil), the
 // agent ends the stream, or it stays silent for stall. header is called
 // once, with the stream's header, before the first sample.
-func (c *AgentClient) Stream(ctx context.Context, q SeriesQuery, stall time.Duration,
-	header func(SeriesHeader), fn func(Sample)) error {
+func (c *Client) Stream(ctx context.Context, q SeriesQuery, stall time.Duration,
+	header func(SeriesHeader), fn func(sockstat.Sample)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	resp, err := c.get(ctx, PathSeries+"?"+q.Encode())
@@ -170,10 +173,13 @@ func (c *AgentClient) Stream(ctx context.Context, q SeriesQuery, stall time.Dura
 	defer resp.Body.Close()
 
 	// A watchdog ends a stream the agent stopped feeding: a dead host
-	// sends no FIN.
+	// sends no FIN. It ends with ctx, and Stream returns only after it.
 	alive := make(chan struct{}, 1)
 	stalled := make(chan struct{})
-	go func() {
+	var watchdog sync.WaitGroup
+	defer watchdog.Wait()
+	defer cancel()
+	watchdog.Go(func() {
 		t := time.NewTimer(stall)
 		defer t.Stop()
 		for {
@@ -188,7 +194,7 @@ func (c *AgentClient) Stream(ctx context.Context, q SeriesQuery, stall time.Dura
 				return
 			}
 		}
-	}()
+	})
 
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 1024), maxLine)

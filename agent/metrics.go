@@ -1,4 +1,4 @@
-package sockstat
+package agent
 
 import (
 	"net/netip"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/twbench/twbench/sockstat"
 )
 
 var (
@@ -34,7 +36,7 @@ var (
 
 // metricsCollector samples the agent's ports at each scrape: Prometheus's
 // own interval then sets the sampling cost.
-type metricsCollector struct{ a *Agent }
+type metricsCollector struct{ a *Server }
 
 func (c metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSockets, descSampleSeconds, descSampleError, descCounter, descSysctl, descPortRange, descUsablePorts} {
@@ -55,17 +57,17 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		ch <- prometheus.MustNewConstMetric(descSampleSeconds, prometheus.GaugeValue, cost.Seconds(), p)
-		for _, st := range ConnStates() {
+		for _, st := range sockstat.ConnStates() {
 			ch <- prometheus.MustNewConstMetric(descSockets, prometheus.GaugeValue, float64(s.Server[st]), p, "server", st.String())
 			ch <- prometheus.MustNewConstMetric(descSockets, prometheus.GaugeValue, float64(s.Client[st]), p, "client", st.String())
 		}
 	}
-	if counters, err := ReadCounters(); err == nil {
+	if counters, err := sockstat.ReadCounters(); err == nil {
 		for name, v := range counters {
 			ch <- prometheus.MustNewConstMetric(descCounter, prometheus.CounterValue, float64(v), name)
 		}
 	}
-	host, _ := ReadHost()
+	host, _ := sockstat.ReadHost()
 	for name := range host.Sysctl {
 		if v, ok := host.Int(name); ok {
 			ch <- prometheus.MustNewConstMetric(descSysctl, prometheus.GaugeValue, float64(v), name)
@@ -79,10 +81,10 @@ func (c metricsCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // sampleOnce takes one sample of target with a sampler of its own.
-func sampleOnce(target netip.AddrPort) (Sample, time.Duration, error) {
-	s, err := NewSampler(target)
+func sampleOnce(target netip.AddrPort) (sockstat.Sample, time.Duration, error) {
+	s, err := sockstat.NewSampler(target)
 	if err != nil {
-		return Sample{}, 0, err
+		return sockstat.Sample{}, 0, err
 	}
 	defer s.Close()
 	begin := time.Now()

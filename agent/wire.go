@@ -1,12 +1,14 @@
-package sockstat
+package agent
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/twbench/twbench/sockstat"
 )
 
 // The agent's HTTP API, as `twbench agent` and `twbench serve` serve it and
-// AgentClient reads it:
+// Client reads it:
 //
 //	GET /v1/host                          HostInfo: kernel settings, counters, the agent's clock
 //	GET /v1/series?addr=A&port=P&interval=D   a stream of SeriesLine, one JSON object per line
@@ -23,8 +25,8 @@ const (
 // HostInfo is the agent host's kernel settings, its TCP counters and its
 // clock when it answered.
 type HostInfo struct {
-	Host     Host     `json:"host"`
-	Counters Counters `json:"counters,omitempty"`
+	Host     sockstat.Host     `json:"host"`
+	Counters sockstat.Counters `json:"counters,omitempty"`
 	// CountersError says why Counters are missing.
 	CountersError string `json:"counters_error,omitempty"`
 	// TimeNS is the agent's wall clock, Unix nanoseconds, as it answered.
@@ -49,8 +51,8 @@ type SeriesHeader struct {
 	IntervalS float64 `json:"interval_s"`
 }
 
-// WireSample is a Sample on the wire: counts by state name, times in the
-// agent's clock.
+// WireSample is a sockstat.Sample on the wire: counts by state name, times
+// in the agent's clock.
 type WireSample struct {
 	AtNS              int64             `json:"at_ns"`
 	CostUS            int64             `json:"cost_us"`
@@ -61,8 +63,8 @@ type WireSample struct {
 	MaxTimeWaitLeftMS int64             `json:"max_time_wait_left_ms"`
 }
 
-// ToWire converts s for the wire.
-func (s Sample) ToWire() WireSample {
+// toWire converts s for the wire.
+func toWire(s sockstat.Sample) WireSample {
 	return WireSample{
 		AtNS:              s.At.UnixNano(),
 		CostUS:            s.Cost.Microseconds(),
@@ -74,10 +76,10 @@ func (s Sample) ToWire() WireSample {
 	}
 }
 
-// FromWire converts w back to a Sample; At is in the agent's clock. States
-// a later version adds are skipped.
-func (w WireSample) FromWire() (Sample, error) {
-	s := Sample{
+// FromWire converts w back to a sockstat.Sample; At is in the agent's
+// clock. States a later version adds are skipped.
+func (w WireSample) FromWire() (sockstat.Sample, error) {
+	s := sockstat.Sample{
 		At:                time.Unix(0, w.AtNS),
 		Cost:              time.Duration(w.CostUS) * time.Microsecond,
 		ServerNewTimeWait: w.ServerNewTimeWait,
@@ -85,27 +87,27 @@ func (w WireSample) FromWire() (Sample, error) {
 		MaxTimeWaitLeft:   time.Duration(w.MaxTimeWaitLeftMS) * time.Millisecond,
 	}
 	if w.AtNS <= 0 {
-		return s, fmt.Errorf("sockstat: agent sample without a time")
+		return s, fmt.Errorf("agent: sample without a time")
 	}
 	if w.ServerNewTimeWait < 0 || w.ClientNewTimeWait < 0 || w.CostUS < 0 || w.MaxTimeWaitLeftMS < 0 {
-		return s, fmt.Errorf("sockstat: agent sample with a negative count or time")
+		return s, fmt.Errorf("agent: sample with a negative count or time")
 	}
 	for name, n := range w.Server {
-		if st, ok := ParseState(name); ok {
+		if st, ok := sockstat.ParseState(name); ok {
 			s.Server[st] = n
 		}
 	}
 	for name, n := range w.Client {
-		if st, ok := ParseState(name); ok {
+		if st, ok := sockstat.ParseState(name); ok {
 			s.Client[st] = n
 		}
 	}
 	return s, nil
 }
 
-func countsMap(c *Counts) map[string]uint32 {
+func countsMap(c *sockstat.Counts) map[string]uint32 {
 	m := make(map[string]uint32, 10)
-	for _, st := range ConnStates() {
+	for _, st := range sockstat.ConnStates() {
 		m[st.String()] = c[st]
 	}
 	return m

@@ -1,4 +1,4 @@
-package sockstat
+package agent
 
 import (
 	"context"
@@ -10,11 +10,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twbench/twbench/sockstat"
 )
 
-func newTestAgent(t *testing.T, cfg AgentConfig) *httptest.Server {
+func newTestAgent(t *testing.T, cfg Config) *httptest.Server {
 	t.Helper()
-	a, err := NewAgent(cfg)
+	a, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func status(t *testing.T, method, url, token string) int {
 
 func TestAgentToken(t *testing.T) {
 	const token = "0123456789abcdef"
-	srv := newTestAgent(t, AgentConfig{Token: token, RequestRate: 1000})
+	srv := newTestAgent(t, Config{Token: token, RequestRate: 1000})
 	for _, tc := range []struct {
 		path, token string
 		want        int
@@ -68,7 +70,7 @@ func TestAgentToken(t *testing.T) {
 	if got := status(t, http.MethodGet, srv.URL+PathSeries+"?port=1&addr="+strings.Repeat("1", 600), token); got != http.StatusRequestURITooLong {
 		t.Errorf("GET with a 600-byte query: %d; want 414", got)
 	}
-	c, err := NewAgentClient(srv.URL, "")
+	c, err := NewClient(srv.URL, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +80,7 @@ func TestAgentToken(t *testing.T) {
 }
 
 func TestAgentRateLimit(t *testing.T) {
-	srv := newTestAgent(t, AgentConfig{RequestRate: 2})
+	srv := newTestAgent(t, Config{RequestRate: 2})
 	limited := 0
 	for range 10 {
 		if status(t, http.MethodGet, srv.URL+"/", "") == http.StatusTooManyRequests {
@@ -180,19 +182,19 @@ func TestEstimateClock(t *testing.T) {
 }
 
 func TestWireSampleRoundTrip(t *testing.T) {
-	var s Sample
+	var s sockstat.Sample
 	s.At = time.Unix(1_700_000_000, 123456789)
 	s.Cost = 1500 * time.Microsecond
-	s.Server[TimeWait], s.Server[Established], s.Client[FinWait2] = 7, 3, 2
+	s.Server[sockstat.TimeWait], s.Server[sockstat.Established], s.Client[sockstat.FinWait2] = 7, 3, 2
 	s.ServerNewTimeWait, s.ClientNewTimeWait = 5, 1
 	s.MaxTimeWaitLeft = 59990 * time.Millisecond
-	got, err := s.ToWire().FromWire()
+	got, err := toWire(s).FromWire()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !got.At.Equal(s.At) || got.Cost != s.Cost || got.Server != s.Server || got.Client != s.Client ||
 		got.ServerNewTimeWait != 5 || got.ClientNewTimeWait != 1 || got.MaxTimeWaitLeft != s.MaxTimeWaitLeft {
-		t.Errorf("FromWire(ToWire(s)) = %+v; want %+v", got, s)
+		t.Errorf("FromWire(toWire(s)) = %+v; want %+v", got, s)
 	}
 	for _, bad := range []WireSample{
 		{},                                 // no time
@@ -204,29 +206,29 @@ func TestWireSampleRoundTrip(t *testing.T) {
 		}
 	}
 	// A state a later version adds is skipped, not an error.
-	w := s.ToWire()
+	w := toWire(s)
 	w.Server["NEW_SYN_RECV"] = 4
 	if _, err := w.FromWire(); err != nil {
 		t.Errorf("FromWire with an unknown state: %v; want it skipped", err)
 	}
 }
 
-func TestNewAgentClientURL(t *testing.T) {
+func TestNewClientURL(t *testing.T) {
 	for _, raw := range []string{"", "127.0.0.1:9911", "ftp://h:1", "http://h", "http://:9911"} {
-		if _, err := NewAgentClient(raw, ""); err == nil {
-			t.Errorf("NewAgentClient(%q) = nil error; want one", raw)
+		if _, err := NewClient(raw, ""); err == nil {
+			t.Errorf("NewClient(%q) = nil error; want one", raw)
 		}
 	}
-	c, err := NewAgentClient("http://127.0.0.1:9911/ignored", "")
+	c, err := NewClient("http://127.0.0.1:9911/ignored", "")
 	if err != nil || c.URL() != "http://127.0.0.1:9911" {
-		t.Errorf("NewAgentClient(http://127.0.0.1:9911/ignored) = %v, %v; want its base URL", c, err)
+		t.Errorf("NewClient(http://127.0.0.1:9911/ignored) = %v, %v; want its base URL", c, err)
 	}
 }
 
-func TestAgentConfigValidate(t *testing.T) {
-	if _, err := NewAgent(AgentConfig{Ports: []uint16{0}, Token: "a b"}); err == nil ||
+func TestConfigValidate(t *testing.T) {
+	if _, err := New(Config{Ports: []uint16{0}, Token: "a b"}); err == nil ||
 		!strings.Contains(err.Error(), "port 0") || !strings.Contains(err.Error(), "token") {
-		t.Errorf("NewAgent with port 0 and a token with a space: %v; want both problems", err)
+		t.Errorf("New with port 0 and a token with a space: %v; want both problems", err)
 	}
 }
 
@@ -235,9 +237,9 @@ func TestStreamUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	c, _ := NewAgentClient(url, "")
+	c, _ := NewClient(url, "")
 	err := c.Stream(context.Background(), SeriesQuery{Target: netip.MustParseAddrPort("127.0.0.1:1"), Interval: time.Second},
-		time.Second, func(SeriesHeader) {}, func(Sample) {})
+		time.Second, func(SeriesHeader) {}, func(sockstat.Sample) {})
 	if err == nil {
 		t.Error("Stream from a closed agent = nil error; want one")
 	}
@@ -252,9 +254,9 @@ func TestStreamStalled(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
-	c, _ := NewAgentClient(srv.URL, "")
+	c, _ := NewClient(srv.URL, "")
 	err := c.Stream(context.Background(), SeriesQuery{Target: netip.MustParseAddrPort("127.0.0.1:1"), Interval: time.Second},
-		200*time.Millisecond, func(SeriesHeader) {}, func(Sample) {})
+		200*time.Millisecond, func(SeriesHeader) {}, func(sockstat.Sample) {})
 	if !errors.Is(err, ErrStreamStalled) {
 		t.Errorf("Stream from a silent agent = %v; want ErrStreamStalled", err)
 	}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/twbench/twbench"
+	"github.com/twbench/twbench/scenario"
+)
+
+// selectScenarios returns the scenarios to run: those named, all of the
+// catalogue's, or one built from flags alone; each with the flags'
+// overrides applied and validated.
+func selectScenarios(fs *pflag.FlagSet, file string, all bool) ([]scenario.Scenario, error) {
+	cat, err := loadCatalogue(file)
+	if err != nil {
+		return nil, err
+	}
+	var picked []scenario.Scenario
+	switch names := fs.Args(); {
+	case len(names) > 0:
+		for _, name := range names {
+			s, ok := cat.Lookup(name)
+			if !ok {
+				return nil, usagef("run: no scenario %q in %s (have: %s)", name, cat.File, strings.Join(cat.Names(), ", "))
+			}
+			picked = append(picked, s)
+		}
+	case all:
+		picked = slices.Clone(cat.Scenarios)
+	case fs.Changed("protocol") || fs.Changed("closer") || fs.Changed("target"):
+		picked = []scenario.Scenario{{Name: "ad-hoc", Description: "built from the command line", Source: "flags"}}
+	default:
+		picked = cat.DefaultSuite()
+	}
+
+	// Problems with a flag are reported once, naming the scenarios they
+	// concern; problems in the file, at their line.
+	var errs []error
+	flagErrs := map[string][]string{}
+	var flagOrder []string
+	for i := range picked {
+		s := &picked[i]
+		for _, o := range overrideFlags() {
+			if !fs.Changed(o.flag) {
+				continue
+			}
+			if err := s.Set(o.key, fs.Lookup(o.flag).Value.String()); err != nil {
+				return nil, usagef("--%s: %w", o.flag, err)
+			}
+		}
+		s.ApplyDefaults()
+		for _, fe := range s.Validate() {
+			if flag, ok := flagFor(fs, fe.Field); ok {
+				msg := "--" + flag + ": " + fe.Err.Error()
+				if _, seen := flagErrs[msg]; !seen {
+					flagOrder = append(flagOrder, msg)
+				}
+				flagErrs[msg] = append(flagErrs[msg], s.Name)
+				continue
+			}
+			where := s.Source
+			if line := s.Line(fe.Field); line > 0 {
+				where = fmt.Sprintf("%s:%d", cat.File, line)
+			}
+			errs = append(errs, fmt.Errorf("%s: scenario %q: %v", where, s.Name, fe))
+		}
+	}
+	for _, msg := range flagOrder {
+		names := flagErrs[msg]
+		label := "scenario "
+		if len(names) > 1 {
+			label = "scenarios "
+		}
+		errs = append(errs, fmt.Errorf("%s (%s%s)", msg, label, strings.Join(names, ", ")))
+	}
+	if len(errs) > 0 {
+		return nil, usageError{errors.Join(errs...)}
+	}
+	return picked, nil
+}
+
+// flagFor returns the flag for a scenario field, if it was given.
+func flagFor(fs *pflag.FlagSet, key string) (string, bool) {
+	for _, o := range overrideFlags() {
+		if o.key == key && fs.Changed(o.flag) {
+			return o.flag, true
+		}
+	}
+	return "", false
+}
+
+// loadCatalogue reads file, or the embedded catalogue if file is empty.
+func loadCatalogue(file string) (*scenario.Catalogue, error) {
+	name, data := twbench.DefaultCatalogueFile, twbench.DefaultCatalogue()
+	if file != "" {
+		var err error
+		if data, err = os.ReadFile(file); err != nil {
+			return nil, usagef("read scenarios: %w", err)
+		}
+		name = file
+	}
+	cat, err := scenario.Parse(name, data)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if err := catalogueChecks(cat); err != nil {
+		return nil, err
+	}
+	return cat, nil
+}

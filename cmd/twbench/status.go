@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/twbench/twbench/harness"
+	"github.com/twbench/twbench/scenario"
+)
+
+// status tells stderr what a run is doing: a line as each scenario starts,
+// and a progress bar while its load runs when stderr is a terminal.
+type status struct {
+	w   io.Writer
+	bar bool
+}
+
+func (s status) Starting(sc scenario.Scenario, target string) {
+	fmt.Fprintf(s.w, "twbench: %s: %s, closer %s, %s against %s\n",
+		sc.Name, sc.Protocol, sc.Closer, sc.Load(), target)
+}
+
+// Loading draws a progress bar while the load runs, if s says so, and
+// returns the function that removes it.
+func (s status) Loading(sc scenario.Scenario, p harness.Progress) (stop func()) {
+	if !s.bar {
+		return func() {}
+	}
+	byRequests := sc.Requests > 0 && (sc.Duration == 0 ||
+		(sc.Rate > 0 && float64(sc.Requests)/sc.Rate < time.Duration(sc.Duration).Seconds()))
+	total := time.Duration(sc.Duration).Milliseconds()
+	if byRequests {
+		total = sc.Requests
+	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(s.w),
+		progressbar.OptionSetDescription(sc.Name),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+	)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			n := p.Completed()
+			elapsed := time.Since(start)
+			bar.Describe(fmt.Sprintf("%s %d req, %.0f/s, %d errors", sc.Name, n, float64(n)/elapsed.Seconds(), p.Failed()))
+			if byRequests {
+				_ = bar.Set64(n)
+			} else {
+				_ = bar.Set64(min(elapsed.Milliseconds(), total))
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		_ = bar.Clear()
+	}
+}

@@ -1,0 +1,249 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twbench/twbench/agent"
+	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/report"
+	"github.com/twbench/twbench/scenario"
+	"github.com/twbench/twbench/sockstat"
+	"github.com/twbench/twbench/target"
+)
+
+// DefaultTail is how long sampling goes on after the load, to see the last
+// connections through their closing states.
+const DefaultTail = time.Second
+
+// Options are a run's settings beyond its scenario: what the command read
+// once for every scenario, and whom to tell what the run is doing.
+type Options struct {
+	// Host is the host's settings, read once for the whole run.
+	Host sockstat.Host
+	// Notes go into every run's report.
+	Notes []string
+	// Files is the process's limit on open files.
+	Files FileLimit
+	// Agent, if set, reads the server end from a remote twbench agent.
+	Agent *agent.Client
+	// SamplingOff, if set, turns socket-state sampling off; it is the
+	// reason the report gives for both ends.
+	SamplingOff string
+	// Tail is how long sampling goes on after the load; 0 is DefaultTail.
+	Tail time.Duration
+	// Observer, if set, is told what the run is doing.
+	Observer Observer
+}
+
+// Progress is the load's progress while it runs.
+type Progress interface {
+	Completed() int64 // requests answered so far
+	Failed() int64    // requests failed so far
+}
+
+// Observer is told what a run is doing, for a status line or a progress
+// bar: the harness itself prints nothing.
+type Observer interface {
+	// Starting is called once the target is up and its ends are being
+	// sampled, before the baseline and the load.
+	Starting(sc scenario.Scenario, target string)
+	// Loading is called as the load starts. The stop it returns is called
+	// when the load has ended, and returns when the observer is done with
+	// p.
+	Loading(sc scenario.Scenario, p Progress) (stop func())
+}
+
+// FileLimit is the process's limit on open files (RLIMIT_NOFILE).
+type FileLimit struct {
+	Known      bool
+	Soft, Hard uint64
+}
+
+// Note says when the limit is too low for a scenario's connections.
+func (l FileLimit) Note(sc scenario.Scenario, builtin bool) string {
+	need := uint64(sc.Concurrency) + 64 // the sampler, the listener, stdio, the runtime
+	if builtin {
+		need += uint64(sc.Concurrency) // the server's end of each connection
+	}
+	if !l.Known || need <= l.Soft {
+		return ""
+	}
+	return fmt.Sprintf("the open-files limit (RLIMIT_NOFILE) is %d, raised to the hard limit, and %d connections need about %d descriptors: expect EMFILE errors (raise the hard limit with ulimit -Hn)",
+		l.Soft, sc.Concurrency, need)
+}
+
+// Measure runs one scenario: the built-in target if the scenario has no
+// target, the socket samplers for both ends, the load, and a short tail of
+// sampling after it.
+func Measure(ctx context.Context, sc scenario.Scenario, opts Options) (report.Run, error) {
+	r := newRun(sc, opts)
+	defer r.close()
+	if err := r.startTarget(); err != nil {
+		return report.Run{}, err
+	}
+	if err := r.newLoad(); err != nil {
+		return report.Run{}, err
+	}
+	r.startSampling(ctx)
+	r.observer.Starting(sc, r.in.Target)
+	r.baseline(ctx)
+	if err := r.load(ctx); err != nil {
+		return report.Run{}, err
+	}
+	r.tail(ctx)
+	return r.assemble(), nil
+}
+
+// run is one scenario's run, step by step.
+type run struct {
+	sc       scenario.Scenario
+	opts     Options
+	observer Observer
+	in       report.Input
+
+	srv  target.Instance // the built-in target; nil for another
+	cfg  loadgen.Config
+	gen  *loadgen.Generator
+	ends *ends
+	// before are the kernel's counters before the load, and beforeErr why
+	// they could not be read.
+	before    sockstat.Counters
+	beforeErr error
+}
+
+func newRun(sc scenario.Scenario, opts Options) *run {
+	r := &run{
+		sc:       sc,
+		opts:     opts,
+		observer: opts.Observer,
+		in:       report.Input{Scenario: sc, Target: sc.Target, Host: opts.Host, Notes: append([]string(nil), opts.Notes...)},
+	}
+	if r.observer == nil {
+		r.observer = silent{}
+	}
+	if r.opts.Tail == 0 {
+		r.opts.Tail = DefaultTail
+	}
+	return r
+}
+
+// close stops what the steps started and has not been stopped yet.
+func (r *run) close() {
+	if r.ends != nil {
+		r.ends.stop()
+	}
+	if r.srv != nil {
+		r.srv.Close()
+	}
+}
+
+// startTarget starts the built-in target if the scenario has no target.
+func (r *run) startTarget() error {
+	if r.sc.Target == "" {
+		srv, err := startBuiltin(r.sc)
+		if err != nil {
+			return err
+		}
+		r.srv = srv
+		r.in.Target, r.in.Builtin = srv.URL(), true
+	}
+	if note := r.opts.Files.Note(r.sc, r.in.Builtin); note != "" {
+		r.in.Notes = append(r.in.Notes, note)
+	}
+	return nil
+}
+
+// startBuiltin starts the built-in target for sc.
+func startBuiltin(sc scenario.Scenario) (target.Instance, error) {
+	tcp, cfg := sc.BuiltinTarget()
+	if tcp {
+		return target.StartTCP("127.0.0.1:0", cfg)
+	}
+	return target.Start(cfg.Policy, target.RequestsPerConn(cfg.RequestsPerConn))
+}
+
+// newLoad sets up the load against the target; nothing is sent yet.
+func (r *run) newLoad() error {
+	r.cfg = r.sc.Config(r.in.Target)
+	gen, err := loadgen.New(r.cfg)
+	if err != nil {
+		return err
+	}
+	r.gen = gen
+	r.in.Loopback = gen.Addr().IP.IsLoopback()
+	return nil
+}
+
+// startSampling opens the samplers of the target's two ends, here and on
+// the agent's host, and reads the kernel's counters before the load.
+func (r *run) startSampling(ctx context.Context) {
+	r.ends = startEnds(ctx, endsConfig{
+		target:      r.gen.Addr(),
+		interval:    time.Duration(r.sc.SampleInterval),
+		sources:     r.cfg.Sources,
+		builtin:     r.in.Builtin,
+		samplingOff: r.opts.SamplingOff,
+		agent:       r.opts.Agent,
+	}, r.gen)
+	r.before, r.beforeErr = sockstat.ReadCounters()
+}
+
+// baseline takes the samples before the first connection: TIME_WAIT
+// sockets already there are not the run's.
+func (r *run) baseline(ctx context.Context) { r.ends.baseline(ctx) }
+
+// load drives the load while the ends are sampled and the observer
+// watches it.
+func (r *run) load(ctx context.Context) error {
+	stopSampling := r.ends.follow()
+	stopObserving := r.observer.Loading(r.sc, r.gen)
+	res, err := r.gen.Run(ctx)
+	stopObserving()
+	stopSampling()
+	if err != nil {
+		return err
+	}
+	r.in.Result = res
+	return nil
+}
+
+// tail follows the last connections through their closing states for
+// opts.Tail, or until ctx is done.
+func (r *run) tail(ctx context.Context) { r.ends.tail(ctx, r.opts.Tail) }
+
+// assemble stops the samplers and builds the run's report from what the
+// steps gathered.
+func (r *run) assemble() report.Run {
+	r.ends.fill(&r.in)
+	if r.beforeErr == nil {
+		if after, err := sockstat.ReadCounters(); err == nil {
+			r.in.Counters = after.Sub(r.before)
+		}
+	}
+	if r.srv != nil {
+		pe := r.srv.PeerErrors()
+		r.in.ServerErrors = map[string]int64{"ECONNRESET": pe.ECONNRESET, "other": pe.Other}
+	}
+	if r.in.Counters != nil {
+		r.in.Notes = append(r.in.Notes, counterNote(r.in.Counters)...)
+	}
+	return report.Build(r.in)
+}
+
+// counterNote points out kernel counters that change what the TIME_WAIT
+// counts mean.
+func counterNote(c sockstat.Counters) []string {
+	if n := c["TCPTimeWaitOverflow"]; n > 0 {
+		return []string{fmt.Sprintf("the kernel dropped %d TIME_WAIT sockets at tcp_max_tw_buckets (TCPTimeWaitOverflow): TIME_WAIT counts are lower than the closes", n)}
+	}
+	return nil
+}
+
+// silent is the Observer of a run nobody watches.
+type silent struct{}
+
+func (silent) Starting(scenario.Scenario, string) {}
+
+func (silent) Loading(scenario.Scenario, Progress) func() { return func() {} }
