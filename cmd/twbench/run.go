@@ -52,8 +52,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	file := fs.StringP("file", "f", "", "scenario catalogue (default: the embedded scenarios.yaml)")
 	all := fs.Bool("all", false, "run every scenario in the catalogue, not only its default suite")
 	fs.String("target", "", "http://host:port/path or tcp://host:port to load (default: the built-in target on 127.0.0.1)")
-	fs.String("protocol", "", "http1.0 (no keep-alive, read to EOF, as ab), http1.1, tcp (raw bytes) or connect (handshake, close)")
-	fs.String("closer", "", "who sends the first FIN: client, server, client-rst, server-rst, none (keep-alive)")
+	fs.String("protocol", "", loadgen.ProtocolHelp())
+	fs.String("closer", "", "who sends the first FIN: "+loadgen.CloserHelp())
 	fs.IntP("concurrency", "c", 0, "connections in flight: closed loop, or the cap in open loop (default 64)")
 	fs.Float64("rate", 0, "open-loop arrivals per second; 0 = closed loop")
 	fs.DurationP("duration", "d", 0, "how long to send requests (default 10s unless -n is given)")
@@ -90,7 +90,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 	}
-	scenarios, err := selectScenarios(fs, *file, *all)
+	host, hostErr := sockstat.ReadHost()
+	scenarios, err := selectScenarios(fs, *file, *all, host)
 	if err != nil {
 		return err
 	}
@@ -112,15 +113,6 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer out.Close()
 	}
 
-	host, hostErr := sockstat.ReadHost()
-	if hostErr == nil {
-		if err := checkPortRanges(fs, scenarios, host); err != nil {
-			return err
-		}
-	}
-	if err := checkDialing(fs, scenarios); err != nil {
-		return err
-	}
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
 	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host, agent: agent,
 		noSampling: *noSampling}
@@ -162,8 +154,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // selectScenarios returns the scenarios to run: those named, all of the
 // catalogue's, or one built from flags alone; each with the flags'
-// overrides applied and validated.
-func selectScenarios(fs *pflag.FlagSet, file string, all bool) ([]scenario.Scenario, error) {
+// overrides applied, validated, and checked against this host.
+func selectScenarios(fs *pflag.FlagSet, file string, all bool, host sockstat.Host) ([]scenario.Scenario, error) {
 	cat, err := loadCatalogue(file)
 	if err != nil {
 		return nil, err
@@ -202,9 +194,13 @@ func selectScenarios(fs *pflag.FlagSet, file string, all bool) ([]scenario.Scena
 			}
 		}
 		s.ApplyDefaults()
-		for _, fe := range s.Validate() {
+		problems := s.Validate()
+		if len(problems) == 0 {
+			problems = s.HostProblems(localPortRange(host))
+		}
+		for _, fe := range problems {
 			if flag, ok := flagFor(fs, fe.Field); ok {
-				msg := "--" + flag + ": " + fe.Err.Error()
+				msg := "--" + flag + ": " + fe.Problem()
 				if _, seen := flagErrs[msg]; !seen {
 					flagOrder = append(flagOrder, msg)
 				}
@@ -232,6 +228,16 @@ func selectScenarios(fs *pflag.FlagSet, file string, all bool) ([]scenario.Scena
 	return picked, nil
 }
 
+// localPortRange returns the host's ip_local_port_range, or the zero range
+// if it was not read.
+func localPortRange(host sockstat.Host) loadgen.PortRange {
+	lo, hi, err := host.PortRange()
+	if err != nil {
+		return loadgen.PortRange{}
+	}
+	return loadgen.PortRange{Lo: uint16(lo), Hi: uint16(hi)}
+}
+
 // flagFor returns the flag for a scenario field, if it was given.
 func flagFor(fs *pflag.FlagSet, key string) (string, bool) {
 	for _, o := range overrideFlags() {
@@ -240,94 +246,6 @@ func flagFor(fs *pflag.FlagSet, key string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// checkPortRanges refuses a client port range the kernel would not use as
-// given: it takes a per-socket bound only where it lies within
-// ip_local_port_range, and ignores it otherwise.
-func checkPortRanges(fs *pflag.FlagSet, scenarios []scenario.Scenario, host sockstat.Host) error {
-	lo, hi, err := host.PortRange()
-	if err != nil {
-		return nil
-	}
-	var p problems
-	for i := range scenarios {
-		s := &scenarios[i]
-		r, err := loadgen.ParsePortRange(s.ClientPortRange)
-		if s.ClientPortRange == "" || err != nil || (int(r.Lo) >= lo && int(r.Hi) <= hi) {
-			continue
-		}
-		p.add(fmt.Sprintf("%s: %s is not within net.ipv4.ip_local_port_range %d-%d, and the kernel ignores a per-socket bound outside it",
-			fieldWhere(fs, s, "client-port-range", "client_port_range"), r, lo, hi))
-	}
-	return p.err()
-}
-
-// problems collects bad input, each message once, for one error naming
-// them all.
-type problems struct {
-	seen map[string]bool
-	errs []error
-}
-
-func (p *problems) add(msg string) {
-	if p.seen[msg] {
-		return
-	}
-	if p.seen == nil {
-		p.seen = map[string]bool{}
-	}
-	p.seen[msg] = true
-	p.errs = append(p.errs, errors.New(msg))
-}
-
-func (p *problems) err() error {
-	if len(p.errs) == 0 {
-		return nil
-	}
-	return usageError{errors.Join(p.errs...)}
-}
-
-// fieldWhere names where a scenario's field was set: by its flag, or at
-// its line in the scenario file.
-func fieldWhere(fs *pflag.FlagSet, s *scenario.Scenario, flag, key string) string {
-	if fs.Changed(flag) {
-		return "--" + flag
-	}
-	return fmt.Sprintf("%s: scenario %q: %s", s.Where(key), s.Name, key)
-}
-
-// checkDialing tries each scenario's source addresses and port range on a
-// socket before any load runs: an address this host does not have is bad
-// input, not a run that failed.
-func checkDialing(fs *pflag.FlagSet, scenarios []scenario.Scenario) error {
-	var p problems
-	for i := range scenarios {
-		s := &scenarios[i]
-		t := s.Target
-		if t == "" {
-			t = s.Protocol.Scheme() + "://127.0.0.1:1" // the built-in target's address
-		}
-		cfg := s.Config(t)
-		// The port range first, on its own, so that each problem names its
-		// flag or key.
-		for _, c := range []struct {
-			flag, key string
-			given     bool
-			cfg       func(loadgen.Config) loadgen.Config
-		}{
-			{"client-port-range", "client_port_range", s.ClientPortRange != "", func(c loadgen.Config) loadgen.Config { c.Sources = nil; return c }},
-			{"source", "source", len(s.Sources) > 0, func(c loadgen.Config) loadgen.Config { c.PortRange = loadgen.PortRange{}; return c }},
-		} {
-			if !c.given {
-				continue
-			}
-			if _, err := loadgen.Check(c.cfg(cfg)); err != nil {
-				p.add(fieldWhere(fs, s, c.flag, c.key) + ": " + err.Error())
-			}
-		}
-	}
-	return p.err()
 }
 
 // loadCatalogue reads file, or the embedded catalogue if file is empty.
