@@ -130,7 +130,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			failures = append(failures, fmt.Errorf("scenario %s: %w", sc.Name, err))
 			continue
 		}
-		checks, _ := scenarioChecks(&sc) // compiled once already, when the catalogue was loaded
+		checks, _ := scenarioChecks(&sc, new(report.Compiler)) // compiled once already, when the catalogue was loaded
 		unmet = append(unmet, checkRun(&run, append(checks, extraChecks...))...)
 		rep.Runs = append(rep.Runs, run)
 		if run.Requests == 0 && !run.Interrupted {
