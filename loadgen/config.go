@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,92 +10,6 @@ import (
 	"strings"
 	"time"
 )
-
-// Protocol is what the client speaks on a connection.
-type Protocol string
-
-const (
-	// HTTP10 sends "GET / HTTP/1.0" with no Connection header and reads the
-	// response until the server closes: what ab does without -k.
-	HTTP10 Protocol = "http1.0"
-	// HTTP11 keeps connections alive unless the closer ends them after each
-	// request.
-	HTTP11 Protocol = "http1.1"
-	// TCP writes a request of RequestSize bytes and reads a response of
-	// ResponseSize bytes: no framing, both ends know the lengths.
-	TCP Protocol = "tcp"
-	// Connect opens a connection and closes it: the handshake is the
-	// request.
-	Connect Protocol = "connect"
-)
-
-// Closer is the end that sends the first FIN (or RST) of each connection.
-type Closer string
-
-const (
-	// CloserClient closes each connection as soon as its response is read,
-	// while the server still holds it open: the client's FIN comes first
-	// and the TIME_WAIT is the client's.
-	CloserClient Closer = "client"
-	// CloserServer asks the server to close ("Connection: close", or
-	// HTTP/1.0) and waits for its EOF before closing: the server's FIN comes
-	// first and the TIME_WAIT is the server's.
-	CloserServer Closer = "server"
-	// CloserClientRST closes each connection with SO_LINGER {1, 0}: the
-	// client sends RST, and neither end keeps a TIME_WAIT.
-	CloserClientRST Closer = "client-rst"
-	// CloserServerRST waits for the server to close as with CloserServer;
-	// against the built-in target the server closes with RST.
-	CloserServerRST Closer = "server-rst"
-	// CloserNone keeps a pool of connections alive and closes them (client
-	// first) only at the end of the run.
-	CloserNone Closer = "none"
-)
-
-// Protocols lists the protocols this version drives.
-func Protocols() []Protocol { return []Protocol{HTTP10, HTTP11, TCP, Connect} }
-
-// Closers lists every closer.
-func Closers() []Closer {
-	return []Closer{CloserClient, CloserServer, CloserClientRST, CloserServerRST, CloserNone}
-}
-
-// Supports reports whether protocol p can be driven with closer c, and if
-// not, why.
-func Supports(p Protocol, c Closer) error {
-	if !validProtocol(p) {
-		return fmt.Errorf("unknown protocol %q (want http1.0, http1.1, tcp or connect)", p)
-	}
-	known := false
-	for _, k := range Closers() {
-		known = known || c == k
-	}
-	if !known {
-		return fmt.Errorf("unknown closer %q (want one of client, server, client-rst, server-rst, none)", c)
-	}
-	switch p {
-	case HTTP11, TCP:
-		return nil
-	case HTTP10:
-		if c == CloserServer || c == CloserServerRST {
-			return nil
-		}
-		return fmt.Errorf("closer %q needs keep-alive, which http1.0 does not have: use http1.1, or closer server", c)
-	case Connect:
-		if c == CloserNone {
-			return errors.New("closer \"none\" keeps connections open for requests, and connect sends none: use client, server, client-rst or server-rst")
-		}
-	}
-	return nil
-}
-
-// Scheme returns the target URL scheme protocol p takes.
-func (p Protocol) Scheme() string {
-	if p == TCP || p == Connect {
-		return "tcp"
-	}
-	return "http"
-}
 
 // PortRange is a client ephemeral port range, both ends included; the zero
 // value is the host's range.
@@ -123,13 +36,6 @@ func ParsePortRange(text string) (PortRange, error) {
 	}
 	return PortRange{uint16(l), uint16(h)}, nil
 }
-
-// Limits on the raw TCP sizes.
-const (
-	MaxMessageSize = 16 << 20
-	// MaxRequestsPerConn bounds RequestsPerConn; more is keep-alive.
-	MaxRequestsPerConn = 1 << 30
-)
 
 // Config is one workload.
 type Config struct {
@@ -169,95 +75,6 @@ type Config struct {
 	// Sources are local addresses to spread connections over, in turn;
 	// none leaves the choice to the kernel.
 	Sources []netip.Addr
-}
-
-// Validate reports every problem with c at once.
-func (c Config) Validate() error {
-	var errs []error
-	if err := Supports(c.Protocol, c.Closer); err != nil {
-		errs = append(errs, err)
-	}
-	t, err := ParseTarget(c.Target)
-	if err != nil {
-		errs = append(errs, err)
-	} else if validProtocol(c.Protocol) && t.Scheme != c.Protocol.Scheme() {
-		errs = append(errs, fmt.Errorf("target %q: protocol %s wants a %s:// target", c.Target, c.Protocol, c.Protocol.Scheme()))
-	}
-	if c.Concurrency < 1 {
-		errs = append(errs, fmt.Errorf("concurrency %d: want at least 1", c.Concurrency))
-	}
-	if c.Rate < 0 {
-		errs = append(errs, fmt.Errorf("rate %g: want 0 (closed loop) or more", c.Rate))
-	}
-	if c.Duration < 0 {
-		errs = append(errs, fmt.Errorf("duration %v: want 0 or more", c.Duration))
-	}
-	if c.Requests < 0 {
-		errs = append(errs, fmt.Errorf("requests %d: want 0 or more", c.Requests))
-	}
-	if c.Duration == 0 && c.Requests == 0 {
-		errs = append(errs, errors.New("neither duration nor requests is set: the run would not end"))
-	}
-	if c.Timeout <= 0 {
-		errs = append(errs, fmt.Errorf("timeout %v: want more than 0", c.Timeout))
-	}
-	errs = append(errs, c.validateShape()...)
-	if !c.PortRange.IsZero() && (c.PortRange.Lo == 0 || c.PortRange.Lo > c.PortRange.Hi) {
-		errs = append(errs, fmt.Errorf("client port range %s: want LO-HI with 1 <= LO <= HI", c.PortRange))
-	}
-	for _, a := range c.Sources {
-		if !a.IsValid() {
-			errs = append(errs, errors.New("source: an empty address"))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// validateShape checks the options that shape a connection against the
-// protocol and closer.
-func (c Config) validateShape() []error {
-	var errs []error
-	if c.Protocol == TCP {
-		if c.RequestSize < 1 || c.RequestSize > MaxMessageSize {
-			errs = append(errs, fmt.Errorf("request size %d: want 1 to %d bytes", c.RequestSize, MaxMessageSize))
-		}
-		if c.ResponseSize < 0 || c.ResponseSize > MaxMessageSize {
-			errs = append(errs, fmt.Errorf("response size %d: want 0 to %d bytes", c.ResponseSize, MaxMessageSize))
-		}
-	} else if c.RequestSize != 0 || c.ResponseSize != 0 {
-		errs = append(errs, fmt.Errorf("request and response sizes apply to protocol tcp, not %s", c.Protocol))
-	}
-	errs = append(errs, c.ValidateRequestsPerConn()...)
-	if c.HalfClose && c.Closer != CloserClient {
-		errs = append(errs, fmt.Errorf("half-close: the client's shutdown sends the first FIN, so it goes with closer client, not %s", c.Closer))
-	}
-	return errs
-}
-
-// ValidateRequestsPerConn checks RequestsPerConn against the protocol and
-// closer.
-func (c Config) ValidateRequestsPerConn() []error {
-	var errs []error
-	switch n := c.RequestsPerConn; {
-	case n < 0 || n > MaxRequestsPerConn:
-		errs = append(errs, fmt.Errorf("requests per connection %d: want 1 to %d", n, MaxRequestsPerConn))
-	case n >= 1 && c.Closer == CloserNone:
-		errs = append(errs, fmt.Errorf("requests per connection %d: closer none keeps connections for the whole run; choose the end that closes them after %d requests (client, server, client-rst, server-rst)", n, n))
-	case n > 1 && c.Protocol == HTTP10:
-		errs = append(errs, fmt.Errorf("requests per connection %d: http1.0 has no keep-alive; use http1.1", n))
-	case n > 1 && c.Protocol == Connect:
-		errs = append(errs, fmt.Errorf("requests per connection %d: connect sends no requests", n))
-	}
-	return errs
-}
-
-func validProtocol(p Protocol) bool {
-	for _, k := range Protocols() {
-		if p == k {
-			return true
-		}
-	}
-	return false
 }
 
 // Target is a parsed http:// or tcp:// target.

@@ -50,8 +50,8 @@ func TestParseTarget(t *testing.T) {
 
 func TestValidateReportsEverything(t *testing.T) {
 	err := loadgen.Config{Protocol: "http2", Closer: "x", Target: "ftp://x", Concurrency: 0, Rate: -1, Timeout: 0}.Validate()
-	for _, want := range []string{`unknown protocol "http2"`, "want an http://host:port/path URL", "concurrency 0",
-		"rate -1", "the run would not end", "timeout 0s"} {
+	for _, want := range []string{`unknown protocol "http2"`, "want an http://host:port/path URL", "concurrency: 0",
+		"rate: -1", "the run would not end", "timeout: 0s"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v; want it to contain %q", err, want)
 		}

@@ -168,6 +168,7 @@ func TestCompileCheckErrors(t *testing.T) {
 		{"qps", "expected bool"},
 		{"qps >", "unexpected token"},
 		{"expectations[0].ok", "unknown name expectations"},
+		{strings.Repeat("qps > 1 && ", 20000) + "true", "an expression of 220004 bytes: at most 1000"},
 	}
 	for _, tt := range tests {
 		_, err := report.CompileCheck(tt.expr, "")
@@ -178,5 +179,37 @@ func TestCompileCheckErrors(t *testing.T) {
 		if strings.Contains(err.Error(), "\n") {
 			t.Errorf("CompileCheck(%q) error = %q; want one line", tt.expr, err)
 		}
+	}
+}
+
+func TestCompilerReusesPrograms(t *testing.T) {
+	var comp report.Compiler
+	a, err := comp.Compile("qps > 1", "a.yaml:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := comp.Compile("qps > 1", "a.yaml:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Source != "a.yaml:3" || b.Source != "a.yaml:9" {
+		t.Errorf("sources = %q, %q; want each its own", a.Source, b.Source)
+	}
+	run := report.Run{QPS: 2}
+	if e := b.Eval(&run); !e.OK || e.Source != "a.yaml:9" {
+		t.Errorf("the reused check's Eval = %+v; want ok at a.yaml:9", e)
+	}
+	if _, err := comp.Compile("qps >", "a.yaml:10"); err == nil {
+		t.Error("Compile(qps >) after good ones = nil error; want one")
+	}
+}
+
+func TestShortExpr(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	if got := report.ShortExpr(long); got != `"`+strings.Repeat("x", 60)+`"…` {
+		t.Errorf("ShortExpr(100 x) = %s; want 60 and an ellipsis", got)
+	}
+	if got := report.ShortExpr("qps > 1"); got != `"qps > 1"` {
+		t.Errorf("ShortExpr(qps > 1) = %s", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -80,6 +81,9 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 	cat := &Catalogue{File: file}
 	if root.Kind == 0 || len(root.Content) == 0 {
 		return nil, fmt.Errorf("%s: no scenarios: want a top-level \"scenarios\" list", file)
+	}
+	if n := firstAnchor(&root); n != nil {
+		return nil, d.at(n, "YAML anchors, aliases and merge keys (&name, *name, <<) are not supported: write each scenario's values out")
 	}
 	top := root.Content[0]
 	if top.Kind != yaml.MappingNode {
@@ -277,7 +281,7 @@ func (s *Scenario) set(key, text string) error {
 	case "name":
 		s.Name = text
 	case "description":
-		s.Description = text
+		s.Description, err = oneLine(text)
 	case "protocol":
 		s.Protocol = loadgen.Protocol(text)
 	case "closer":
@@ -341,6 +345,20 @@ func (s *Scenario) set(key, text string) error {
 
 // Set sets a field from its text, as for the key in a scenario file.
 func (s *Scenario) Set(key, text string) error { return s.set(key, text) }
+
+// oneLine returns text as one line: line breaks, tabs and runs of spaces
+// become one space. A description is printed as a column of a list and a
+// line of a report; another control character (an ANSI escape, say) would
+// break both, and is an error.
+func oneLine(text string) (string, error) {
+	line := strings.Join(strings.Fields(text), " ")
+	for i, r := range line {
+		if unicode.IsControl(r) {
+			return "", fmt.Errorf("control character %U at byte %d: want plain text", r, i)
+		}
+	}
+	return line, nil
+}
 
 func parseInt(text string) (int64, error) {
 	n, err := strconv.ParseInt(strings.ReplaceAll(text, "_", ""), 10, 64)
@@ -412,6 +430,21 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// firstAnchor returns the first node that defines an anchor, refers to
+// one or is a merge key, or nil. An alias would make one value appear at
+// several places, and errors could not name the line the value came from.
+func firstAnchor(n *yaml.Node) *yaml.Node {
+	if n.Anchor != "" || n.Kind == yaml.AliasNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!merge") {
+		return n
+	}
+	for _, c := range n.Content {
+		if a := firstAnchor(c); a != nil {
+			return a
+		}
+	}
+	return nil
 }
 
 func kindName(n *yaml.Node) string {

@@ -163,7 +163,7 @@ scenarios:
 		`m.yaml:18: scenario "d": client_port_range: "5-4": want LO-HI`,
 		`m.yaml:22: scenario "e": source: "nonsense" is not an IP address`,
 		`m.yaml:25: scenario "f": target: "http://127.0.0.1:80/": protocol tcp wants a tcp:// target`,
-		`m.yaml:29: scenario "g": requests_per_conn: requests per connection 2: connect sends no requests`,
+		`m.yaml:29: scenario "g": requests_per_conn: 2: connect sends no requests`,
 		`m.yaml:32: scenario "h": request_size: 0: want 1 to`,
 		`m.yaml:36: scenario "i": source: 127.0.0.2 and ::ffff:127.0.0.2 are the same address`,
 	} {
@@ -259,9 +259,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad closer", "scenarios:\n  - name: a\n    closer: nobody\n",
 			[]string{`s.yaml:3: scenario "a": closer: unknown closer "nobody"`}},
 		{"closer the protocol cannot do", "scenarios:\n  - name: a\n    protocol: http1.0\n    closer: client\n",
-			[]string{`s.yaml:4: scenario "a": closer: closer "client" needs keep-alive`}},
+			[]string{`s.yaml:4: scenario "a": closer: "client" needs keep-alive`}},
 		{"https target", "scenarios:\n  - name: a\n    target: https://x/\n",
-			[]string{`s.yaml:3: scenario "a": target: target "https://x/": https is not supported`}},
+			[]string{`s.yaml:3: scenario "a": target: "https://x/": https is not supported`}},
 		{"no name", "scenarios:\n  - rate: 5\n", []string{`s.yaml:2: scenario has no name`}},
 		{"duplicate name", "scenarios:\n  - name: a\n  - name: a\n",
 			[]string{`s.yaml:3: scenario "a" is defined twice (first at line 2)`}},
@@ -277,6 +277,12 @@ func TestParseErrors(t *testing.T) {
 		{"syntax", "scenarios:\n  - name: a\n\trate: 5\n", []string{`s.yaml:2: found a tab character that violates indentation`}},
 		{"explicit zero", "scenarios:\n  - name: a\n    concurrency: 0\n    sample_interval: 0s\n",
 			[]string{`s.yaml:3: scenario "a": concurrency: 0: want 1 to 100000`, `s.yaml:4: scenario "a": sample_interval: 0s: want at least 10ms`}},
+		{"anchor and merge key", "base: &b\n  rate: 5\nscenarios:\n  - name: a\n    <<: *b\n",
+			[]string{`s.yaml:1: YAML anchors, aliases and merge keys (&name, *name, <<) are not supported`}},
+		{"alias", "scenarios:\n  - name: a\n    closer: &c client\n  - name: b\n    closer: *c\n",
+			[]string{`s.yaml:3: YAML anchors, aliases and merge keys`}},
+		{"escape in a description", "scenarios:\n  - name: a\n    description: \"red \\e[31m\"\n",
+			[]string{`s.yaml:3: description: control character U+001B at byte 4: want plain text`}},
 		{"every problem at once", "scenarios:\n  - name: a\n    rate: -1\n    timeout: 0s\n  - name: b\n    bogus: 1\n",
 			[]string{`s.yaml:3: scenario "a": rate: -1`, `s.yaml:4: scenario "a": timeout: 0s: want more than 0`, `s.yaml:6: unknown key "bogus"`}},
 	} {
@@ -296,6 +302,16 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDescriptionOnOneLine(t *testing.T) {
+	cat, err := scenario.Parse("s.yaml", []byte("scenarios:\n  - name: a\n    description: |\n      two\n      lines,\ttabbed   and spaced\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cat.Scenarios[0].Description; got != "two lines, tabbed and spaced" {
+		t.Errorf("description = %q; want one line", got)
 	}
 }
 

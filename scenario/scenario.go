@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -21,11 +20,10 @@ const (
 	DefaultTimeout        = 10 * time.Second
 	DefaultSampleInterval = 100 * time.Millisecond
 	MinSampleInterval     = 10 * time.Millisecond
-	// MaxConcurrency bounds -c: each connection needs a client port and a
-	// file descriptor, and a worker's buffers (about 9 KB).
-	MaxConcurrency = 100_000
-	// MinRate is the lowest open-loop rate: one request per 1,000 s.
-	MinRate = 0.001
+	// MaxConcurrency and MinRate are loadgen's limits, which every
+	// scenario is checked against.
+	MaxConcurrency = loadgen.MaxConcurrency
+	MinRate        = loadgen.MinRate
 	// The raw TCP message lengths when a tcp scenario gives none: about an
 	// HTTP request and response without the headers' variety.
 	DefaultRequestSize  = 64
@@ -155,97 +153,33 @@ func (s *Scenario) ApplyDefaults() {
 	}
 }
 
-// FieldError is a problem with one field of a scenario.
-type FieldError struct {
-	Field string // the YAML key
-	Err   error
-}
-
-func (e FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+// FieldError is a problem with one field of a scenario, named by its key
+// in a scenario file.
+type FieldError = loadgen.FieldError
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
-// Validate returns every problem with s, after defaults.
+// builtinStandIn stands in for the built-in target's URL when a scenario
+// is checked before the target starts: loopback, on a port nothing dials.
+func builtinStandIn(p loadgen.Protocol) string { return p.Scheme() + "://127.0.0.1:1/" }
+
+// Validate returns every problem with s, after defaults. The rules of a
+// valid workload are loadgen's (Config.Problems); Validate adds only what
+// is the file's: the name, the sampling interval, and fields whose text
+// does not parse.
 func (s *Scenario) Validate() []FieldError {
 	var errs []FieldError
 	add := func(field, format string, args ...any) {
-		errs = append(errs, FieldError{field, fmt.Errorf(format, args...)})
+		errs = append(errs, FieldError{Field: field, Err: fmt.Errorf(format, args...)})
 	}
 	if !nameRE.MatchString(s.Name) {
 		add("name", "%q: want letters, digits, '-', '_' or '.', starting with a letter or digit", s.Name)
 	}
-	if err := loadgen.Supports(s.Protocol, s.Closer); err != nil {
-		field := "closer"
-		if !validProtocol(s.Protocol) {
-			field = "protocol"
-		}
-		add(field, "%v", err)
-	}
-	if s.Target != "" {
-		if t, err := loadgen.ParseTarget(s.Target); err != nil {
-			add("target", "%v", err)
-		} else if validProtocol(s.Protocol) && t.Scheme != s.Protocol.Scheme() {
-			add("target", "%q: protocol %s wants a %s:// target", s.Target, s.Protocol, s.Protocol.Scheme())
-		}
-	}
-	if s.Concurrency < 1 || s.Concurrency > MaxConcurrency {
-		add("concurrency", "%d: want 1 to %d", s.Concurrency, MaxConcurrency)
-	}
-	if s.Rate < 0 || (s.Rate > 0 && s.Rate < MinRate) {
-		add("rate", "%g: want 0 (closed loop) or a rate of at least %g requests per second", s.Rate, MinRate)
-	}
-	if s.Duration < 0 {
-		add("duration", "%v: want 0 or more", s.Duration)
-	}
-	if s.Requests < 0 {
-		add("requests", "%d: want 0 or more", s.Requests)
-	}
-	if s.Duration == 0 && s.Requests == 0 {
-		add("duration", "neither duration nor requests is set: the run would not end")
-	}
-	if s.Timeout <= 0 {
-		add("timeout", "%v: want more than 0", s.Timeout)
-	}
 	if time.Duration(s.SampleInterval) < MinSampleInterval {
 		add("sample_interval", "%v: want at least %v", s.SampleInterval, MinSampleInterval)
 	}
-	errs = append(errs, s.validateShape()...)
-	return errs
-}
-
-// validateShape checks the fields that shape connections, naming the
-// field each problem is in.
-func (s *Scenario) validateShape() []FieldError {
-	var errs []FieldError
-	add := func(field, format string, args ...any) {
-		errs = append(errs, FieldError{field, fmt.Errorf(format, args...)})
-	}
-	if s.Protocol == loadgen.TCP {
-		if s.RequestSize < 1 || s.RequestSize > loadgen.MaxMessageSize {
-			add("request_size", "%d: want 1 to %d bytes", s.RequestSize, loadgen.MaxMessageSize)
-		}
-		if s.ResponseSize < 0 || s.ResponseSize > loadgen.MaxMessageSize {
-			add("response_size", "%d: want 0 to %d bytes", s.ResponseSize, loadgen.MaxMessageSize)
-		}
-	} else {
-		for _, f := range []string{"request_size", "response_size"} {
-			if s.given[f] {
-				add(f, "applies to protocol tcp, not %s", s.Protocol)
-			}
-		}
-	}
-	if s.given["requests_per_conn"] || s.RequestsPerConn != 0 {
-		cfg := loadgen.Config{Protocol: s.Protocol, Closer: s.Closer, RequestsPerConn: s.RequestsPerConn}
-		if s.Closer == loadgen.CloserNone {
-			add("requests_per_conn", "closer none keeps connections for the whole run; choose the end that closes them after %d requests (client, server, client-rst, server-rst)", s.RequestsPerConn)
-		} else if s.RequestsPerConn < 1 {
-			add("requests_per_conn", "%d: want 1 or more", s.RequestsPerConn)
-		} else if err := errors.Join(cfg.ValidateRequestsPerConn()...); err != nil {
-			add("requests_per_conn", "%v", err)
-		}
-	}
-	if s.HalfClose && s.Closer != loadgen.CloserClient {
-		add("half_close", "the client's shutdown sends the first FIN, so it goes with closer client, not %s", s.Closer)
+	if s.given["requests_per_conn"] && s.RequestsPerConn == 0 {
+		add("requests_per_conn", "0: want 1 or more, or leave it out")
 	}
 	if s.ClientPortRange != "" {
 		if _, err := loadgen.ParsePortRange(s.ClientPortRange); err != nil {
@@ -265,7 +199,24 @@ func (s *Scenario) validateShape() []FieldError {
 		}
 		seen[a] = text
 	}
-	return errs
+	return append(errs, s.workload().Problems()...)
+}
+
+// HostProblems returns the problems only this host can show: a client
+// port range outside local (the host's ip_local_port_range; zero skips
+// that check), a source address the host does not have. s must be valid.
+func (s *Scenario) HostProblems(local loadgen.PortRange) []FieldError {
+	return s.workload().HostProblems(local)
+}
+
+// workload returns the scenario's workload against its target, or the
+// built-in target's stand-in.
+func (s *Scenario) workload() loadgen.Config {
+	t := s.Target
+	if t == "" {
+		t = builtinStandIn(s.Protocol)
+	}
+	return s.Config(t)
 }
 
 // parseSource parses one source address.
@@ -278,15 +229,6 @@ func parseSource(text string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("%s: want an address of this host", a)
 	}
 	return a.Unmap(), nil
-}
-
-func validProtocol(p loadgen.Protocol) bool {
-	for _, k := range loadgen.Protocols() {
-		if p == k {
-			return true
-		}
-	}
-	return false
 }
 
 // Load describes the scenario's load in a line: "4000/s open loop, at
@@ -320,17 +262,8 @@ func (s *Scenario) Where(field string) string {
 }
 
 // ServerPolicy returns the built-in target's close policy for the
-// scenario's closer: the server closes for server, resets for server-rst,
-// and otherwise keeps connections alive so that the client can close first.
-func (s *Scenario) ServerPolicy() target.Policy {
-	switch s.Closer {
-	case loadgen.CloserServer:
-		return target.Close
-	case loadgen.CloserServerRST:
-		return target.Reset
-	}
-	return target.KeepAlive
-}
+// scenario's closer.
+func (s *Scenario) ServerPolicy() target.Policy { return s.Closer.ServerPolicy() }
 
 // Config returns the loadgen workload for the scenario against targetURL.
 // The scenario must have been validated.

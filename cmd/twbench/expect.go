@@ -17,13 +17,13 @@ func (e expectationError) Unwrap() error { return e.err }
 
 // scenarioChecks compiles the expectations of a scenario from file, so
 // that a misspelt figure is reported at its line before any load runs.
-func scenarioChecks(s *scenario.Scenario) ([]*report.Check, []error) {
+func scenarioChecks(s *scenario.Scenario, comp *report.Compiler) ([]*report.Check, []error) {
 	var checks []*report.Check
 	var errs []error
 	for _, e := range s.Expect {
-		c, err := report.CompileCheck(e.Expr, e.Source)
+		c, err := comp.Compile(e.Expr, e.Source)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: scenario %q: expect %q: %w", e.Source, s.Name, e.Expr, err))
+			errs = append(errs, fmt.Errorf("%s: scenario %q: expect %s: %w", e.Source, s.Name, report.ShortExpr(e.Expr), err))
 			continue
 		}
 		checks = append(checks, c)
@@ -36,8 +36,9 @@ func scenarioChecks(s *scenario.Scenario) ([]*report.Check, []error) {
 // expectation is a broken file.
 func catalogueChecks(cat *scenario.Catalogue) error {
 	var errs []error
+	var comp report.Compiler
 	for i := range cat.Scenarios {
-		_, e := scenarioChecks(&cat.Scenarios[i])
+		_, e := scenarioChecks(&cat.Scenarios[i], &comp)
 		errs = append(errs, e...)
 	}
 	if len(errs) > 0 {
@@ -53,7 +54,7 @@ func flagChecks(exprs []string) ([]*report.Check, error) {
 	for _, text := range exprs {
 		c, err := report.CompileCheck(text, "--expect")
 		if err != nil {
-			errs = append(errs, fmt.Errorf("--expect %q: %w", text, err))
+			errs = append(errs, fmt.Errorf("--expect %s: %w", report.ShortExpr(text), err))
 			continue
 		}
 		checks = append(checks, c)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/sockstat"
 )
@@ -49,8 +50,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	file := fs.StringP("file", "f", "", "scenario catalogue (default: the embedded scenarios.yaml)")
 	all := fs.Bool("all", false, "run every scenario in the catalogue, not only its default suite")
 	fs.String("target", "", "http://host:port/path or tcp://host:port to load (default: the built-in target on 127.0.0.1)")
-	fs.String("protocol", "", "http1.0 (no keep-alive, read to EOF, as ab), http1.1, tcp (raw bytes) or connect (handshake, close)")
-	fs.String("closer", "", "who sends the first FIN: client, server, client-rst, server-rst, none (keep-alive)")
+	fs.String("protocol", "", loadgen.ProtocolHelp())
+	fs.String("closer", "", "who sends the first FIN: "+loadgen.CloserHelp())
 	fs.IntP("concurrency", "c", 0, "connections in flight: closed loop, or the cap in open loop (default 64)")
 	fs.Float64("rate", 0, "open-loop arrivals per second; 0 = closed loop")
 	fs.DurationP("duration", "d", 0, "how long to send requests (default 10s unless -n is given)")
@@ -87,7 +88,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 	}
-	scenarios, err := selectScenarios(fs, *file, *all)
+	host, hostErr := sockstat.ReadHost()
+	scenarios, err := selectScenarios(fs, *file, *all, host)
 	if err != nil {
 		return err
 	}
@@ -109,15 +111,6 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer out.Close()
 	}
 
-	host, hostErr := sockstat.ReadHost()
-	if hostErr == nil {
-		if err := checkPortRanges(fs, scenarios, host); err != nil {
-			return err
-		}
-	}
-	if err := checkDialing(fs, scenarios); err != nil {
-		return err
-	}
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
 	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host, agent: agent,
 		noSampling: *noSampling}
@@ -135,7 +128,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			failures = append(failures, fmt.Errorf("scenario %s: %w", sc.Name, err))
 			continue
 		}
-		checks, _ := scenarioChecks(&sc) // compiled once already, when the catalogue was loaded
+		checks, _ := scenarioChecks(&sc, new(report.Compiler)) // compiled once already, when the catalogue was loaded
 		unmet = append(unmet, checkRun(&run, append(checks, extraChecks...))...)
 		rep.Runs = append(rep.Runs, run)
 		if run.Requests == 0 && !run.Interrupted {

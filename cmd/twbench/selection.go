@@ -10,13 +10,15 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/twbench/twbench"
+	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/scenario"
+	"github.com/twbench/twbench/sockstat"
 )
 
 // selectScenarios returns the scenarios to run: those named, all of the
 // catalogue's, or one built from flags alone; each with the flags'
-// overrides applied and validated.
-func selectScenarios(fs *pflag.FlagSet, file string, all bool) ([]scenario.Scenario, error) {
+// overrides applied, validated, and checked against this host.
+func selectScenarios(fs *pflag.FlagSet, file string, all bool, host sockstat.Host) ([]scenario.Scenario, error) {
 	cat, err := loadCatalogue(file)
 	if err != nil {
 		return nil, err
@@ -55,9 +57,13 @@ func selectScenarios(fs *pflag.FlagSet, file string, all bool) ([]scenario.Scena
 			}
 		}
 		s.ApplyDefaults()
-		for _, fe := range s.Validate() {
+		problems := s.Validate()
+		if len(problems) == 0 {
+			problems = s.HostProblems(localPortRange(host))
+		}
+		for _, fe := range problems {
 			if flag, ok := flagFor(fs, fe.Field); ok {
-				msg := "--" + flag + ": " + fe.Err.Error()
+				msg := "--" + flag + ": " + fe.Problem()
 				if _, seen := flagErrs[msg]; !seen {
 					flagOrder = append(flagOrder, msg)
 				}
@@ -83,6 +89,16 @@ func selectScenarios(fs *pflag.FlagSet, file string, all bool) ([]scenario.Scena
 		return nil, usageError{errors.Join(errs...)}
 	}
 	return picked, nil
+}
+
+// localPortRange returns the host's ip_local_port_range, or the zero range
+// if it was not read.
+func localPortRange(host sockstat.Host) loadgen.PortRange {
+	lo, hi, err := host.PortRange()
+	if err != nil {
+		return loadgen.PortRange{}
+	}
+	return loadgen.PortRange{Lo: uint16(lo), Hi: uint16(hi)}
 }
 
 // flagFor returns the flag for a scenario field, if it was given.

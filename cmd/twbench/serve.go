@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -92,16 +93,19 @@ func parseListenSpec(raw string) (listenSpec, error) {
 		}
 	case c != "":
 		closer := loadgen.Closer(c)
-		if loadgen.Supports(loadgen.HTTP11, closer) != nil {
-			return listenSpec{}, fmt.Errorf("--listen %q: closer %q: want client, server, client-rst, server-rst or none", raw, c)
+		if !closer.Valid() {
+			return listenSpec{}, fmt.Errorf("--listen %q: closer %q: want %s", raw, c, loadgen.ListClosers(loadgen.Closers(), "or"))
 		}
-		sc := scenario.Scenario{Closer: closer}
-		spec.policy = sc.ServerPolicy()
+		// A connect-only listener gets no requests: the closers that
+		// work for it are connect's.
+		if spec.scheme == "tcp" && spec.tcp.RequestSize == 0 {
+			if err := loadgen.Supports(loadgen.Connect, closer); err != nil {
+				return listenSpec{}, fmt.Errorf("--listen %q: a connect-only listener (request_size=0): %w", raw, err)
+			}
+		}
+		spec.policy = closer.ServerPolicy()
 	}
 	spec.tcp.Policy = spec.policy
-	if spec.scheme == "tcp" && spec.tcp.RequestSize == 0 && q.Get("closer") == string(loadgen.CloserNone) {
-		return listenSpec{}, fmt.Errorf("--listen %q: closer none keeps connections for requests, and a connect-only listener (request_size=0) gets none: use client, server, client-rst or server-rst", raw)
-	}
 	return spec, nil
 }
 
@@ -136,7 +140,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.SortFlags = false
 	listens := fs.StringArray("listen", []string{"http://127.0.0.1:8080"},
-		"a listener: http://host:port or tcp://host:port, optionally ?policy=keep-alive|close|rst or ?closer=server|server-rst|..., &requests_per_conn=N, and for tcp &request_size=N&response_size=N (request_size=0: connect-only); repeat for more")
+		"a listener: http://host:port or tcp://host:port, optionally ?policy=keep-alive|close|rst or ?closer="+
+			strings.ReplaceAll(loadgen.ListClosers(loadgen.Closers(), ""), ", ", "|")+", &requests_per_conn=N, and for tcp &request_size=N&response_size=N (request_size=0: connect-only); repeat for more")
 	agentAddr := fs.String("agent", defaultAgentAddr, "address of the built-in agent; other than loopback it needs a token; off: no agent")
 	token := fs.String("token", "", "the agent's token (default $"+tokenEnv+")")
 	if err := parseFlags(fs, args, stdout, serveSynopsis); err != nil {

@@ -143,7 +143,7 @@ func TestParseListenSpec(t *testing.T) {
 		{"tcp://127.0.0.1:9000", "127.0.0.1:9000", target.KeepAlive, ""},
 		{"tcp://127.0.0.1:9000?closer=server&request_size=0", "127.0.0.1:9000", target.Close, ""},
 		{"tcp://127.0.0.1:9000?request_size=-1", "", "", `request_size "-1": want 0 to`},
-		{"tcp://127.0.0.1:9000?request_size=0&closer=none", "", "", "connect-only listener (request_size=0) gets none"},
+		{"tcp://127.0.0.1:9000?request_size=0&closer=none", "", "", `a connect-only listener (request_size=0): closer "none" keeps connections open for requests, and connect sends none`},
 		{"http://127.0.0.1:9000?response_size=5", "", "", "response_size is for tcp listeners"},
 		{"http://127.0.0.1:9000?requests_per_conn=0", "", "", `requests_per_conn "0": want 1 to`},
 		{"udp://127.0.0.1:9000", "", "", `unknown listener kind "udp"`},
