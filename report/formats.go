@@ -37,6 +37,8 @@ func Formats() []Format {
 			Description: "the sampled socket states, a row per sample per end"},
 		{Name: "html", Aliases: []string{"htm"}, Extensions: []string{".html", ".htm"}, Write: WriteHTML,
 			Description: "one page that opens offline, with charts drawn as SVG"},
+		{Name: "junit", Extensions: []string{".xml"}, Write: WriteJUnit,
+			Description: "JUnit XML for CI: a suite per scenario, a case per expectation"},
 	}
 }
 

@@ -3,6 +3,9 @@ package report_test
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -54,7 +57,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk ful
 
 func TestLookupFormat(t *testing.T) {
 	for _, tc := range []struct{ name, want string }{
-		{"text", "text"}, {"json", "json"}, {"csv", "csv"}, {"html", "html"}, {"htm", "html"},
+		{"text", "text"}, {"json", "json"}, {"csv", "csv"}, {"html", "html"}, {"htm", "html"}, {"junit", "junit"},
 		{"xml", ""}, {"HTML", ""}, {"", ""},
 	} {
 		f, ok := report.LookupFormat(tc.name)
@@ -67,10 +70,42 @@ func TestLookupFormat(t *testing.T) {
 func TestFormatForFile(t *testing.T) {
 	for _, tc := range []struct{ path, want string }{
 		{"r.json", "json"}, {"out/R.JSON", "json"}, {"r.csv", "csv"}, {"r.html", "html"}, {"r.HTM", "html"},
-		{"r.txt", "text"}, {"report", "text"}, {"r.json.gz", "text"}, {".json", "json"},
+		{"report.xml", "junit"}, {"r.XML", "junit"}, {"r.txt", "text"}, {"report", "text"}, {"r.json.gz", "text"}, {".json", "json"},
 	} {
 		if got := report.FormatForFile(tc.path).Name; got != tc.want {
 			t.Errorf("FormatForFile(%q) = %s; want %s", tc.path, got, tc.want)
 		}
+	}
+}
+
+// TestFormatsDocumented: the table under docs/report.md's Formats has a
+// row for each format, with its extensions, and none for a format there is not.
+func TestFormatsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "\n## Formats\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := regexp.MustCompile("(?m)^\\| `([a-z]+)`[^|]*\\| ([^|]*) \\|").FindAllStringSubmatch(section, -1)
+	documented := map[string]string{}
+	for _, r := range rows {
+		documented[r[1]] = r[2]
+	}
+	formats := report.Formats()
+	for _, f := range formats {
+		exts, ok := documented[f.Name]
+		if !ok {
+			t.Errorf("docs/report.md has no row for format %s", f.Name)
+			continue
+		}
+		for _, ext := range f.Extensions {
+			if !strings.Contains(exts, "`"+ext+"`") {
+				t.Errorf("docs/report.md: format %s's row does not give its extension %s (%q)", f.Name, ext, exts)
+			}
+		}
+	}
+	if len(documented) != len(formats) {
+		t.Errorf("docs/report.md documents %d formats (%v); report.Formats has %d", len(documented), documented, len(formats))
 	}
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,6 +22,8 @@ func TestResolveFormat(t *testing.T) {
 		{"", "r.htm", "html"},
 		{"", "r.txt", "text"},
 		{"", "report", "text"},
+		{"", "report.xml", "junit"},
+		{"junit", "", "junit"},
 		{"json", "", "json"},
 		{"json", "r.html", "json"}, // --format wins over the extension
 		{"htm", "", "html"},
@@ -48,5 +53,48 @@ func TestFormatHelp(t *testing.T) {
 			!strings.Contains(stdout.String(), strings.Join(f.Extensions, " ")) {
 			t.Errorf("run --help does not describe format %s (%s, %q):\n%s", f.Name, f.Extensions, f.Description, stdout.String())
 		}
+	}
+}
+
+// TestRunJUnit: -o report.xml writes JUnit XML, with the failed
+// expectation as a failure, and the run exits 1 as for any unmet one.
+func TestRunJUnit(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report.xml")
+	var stdout, stderr bytes.Buffer
+	// Closed with RST: the run leaves no TIME_WAIT behind for the tests
+	// that count sockets.
+	err := run(context.Background(), []string{"run", "--protocol", "http1.1", "--closer", "client-rst", "-n", "200", "-c", "4",
+		"--expect", "requests == 200", "--expect", "qps < 0", "-o", out, "--no-progress"}, &stdout, &stderr)
+	if exitCode(err) != exitExpectation {
+		t.Fatalf("run with an unmet expectation = %v (exit %d); want exit 1\n%s", err, exitCode(err), stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("-o report.xml did not write XML: %v\n%s", err, b)
+	}
+	if len(doc.Suites) != 1 || doc.Suites[0].Name != "ad-hoc" || len(doc.Suites[0].Cases) != 2 || doc.Tests != 2 || doc.Failures != 1 {
+		t.Fatalf("JUnit report: %+v; want one suite, ad-hoc, with 2 cases and 1 failure", doc)
+	}
+	if f := doc.Suites[0].Cases[1].Failure; f == nil || !strings.HasPrefix(f.Message, "qps < 0 (qps = ") {
+		t.Errorf("the unmet expectation's failure: %+v; want its message to give qps", f)
+	}
+	if !strings.Contains(stdout.String(), "first to close") {
+		t.Errorf("the text table did not go to stdout:\n%s", stdout.String())
 	}
 }

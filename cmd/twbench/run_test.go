@@ -339,7 +339,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
 		{[]string{"run", "--target", "https://127.0.0.1/"}, "https is not supported"},
 		{[]string{"run", "-c", "x"}, `invalid argument "x"`},
-		{[]string{"run", "--format", "xml"}, `--format "xml": want text, json, csv or html`},
+		{[]string{"run", "--format", "xml"}, `--format "xml": want text, json, csv, html or junit`},
 		{[]string{"run", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{}, "no command given"},
