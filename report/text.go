@@ -4,32 +4,51 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/rivo/uniseg"
 
 	"github.com/twbench/twbench/sockstat"
 )
 
+// The text report is for a terminal: no line is wider than textWidth
+// columns. Sentences wrap at proseWidth, which reads more easily.
+const (
+	textWidth  = 120
+	proseWidth = 100
+	// columnGap is the space before each scenario's column of the table.
+	columnGap = 3
+	// minColumn is the narrowest a scenario's column is made before the
+	// scenarios are stacked in groups instead: most cells fit in it
+	// unbroken ("> 10,000,000/s (in force)").
+	minColumn = 25
+)
+
 // WriteText writes r for people: the host's settings, the scenarios side
-// by side, and one sentence per scenario saying which end held the
+// by side (in groups, one below the other, when they do not all fit in
+// 120 columns), and one sentence per scenario saying which end held the
 // TIME_WAIT and why.
 func WriteText(w io.Writer, r *Report) error {
 	var b bytes.Buffer
-	b.WriteString(hostLine(r))
-	b.WriteString("\n\n")
+	for _, line := range fill(joined(hostParts(r), " · "), proseWidth, 2) {
+		b.WriteString(line + "\n")
+	}
+	b.WriteString("\n")
 	if len(r.Runs) == 0 {
 		b.WriteString("No scenario ran.\n")
 	} else {
-		writeTable(&b, r.Runs)
+		writeTable(&b, tableRows(r.Runs))
 	}
 	for i := range r.Runs {
 		run := &r.Runs[i]
 		b.WriteString("\n")
-		b.WriteString(wrap(run.Scenario.Name+": "+Explain(run), 100))
+		b.WriteString(wrap(run.Scenario.Name+": "+Explain(run), proseWidth))
 		for _, d := range Details(run) {
-			b.WriteString(wrap(d, 100))
+			b.WriteString(wrap(d, proseWidth))
 		}
 		for _, n := range run.Notes {
-			b.WriteString(wrap("  note: "+n, 100))
+			b.WriteString(wrap("  note: "+n, proseWidth))
 		}
 		b.WriteString(expectationLines(run))
 	}
@@ -39,7 +58,10 @@ func WriteText(w io.Writer, r *Report) error {
 	return nil
 }
 
-func hostLine(r *Report) string {
+// hostLine is the host's settings on one line, as HTML shows them.
+func hostLine(r *Report) string { return strings.Join(hostParts(r), " · ") }
+
+func hostParts(r *Report) []string {
 	h := r.Host
 	parts := []string{"twbench"}
 	if r.Version != "" {
@@ -61,25 +83,96 @@ func hostLine(r *Report) string {
 	if v, ok := h.Int(sockstat.SysctlMaxTWBuckets); ok {
 		parts = append(parts, "tcp_max_tw_buckets="+commas(int64(v)))
 	}
-	return strings.Join(parts, " · ")
+	return parts
 }
 
-func writeTable(b *bytes.Buffer, runs []Run) {
-	rows := tableRows(runs)
-	widths := make([]int, len(runs)+1)
+// writeTable writes rows with the scenarios side by side, which is how
+// an expert compares them. A column is as wide as its cells, up to a
+// share of the 120 columns; a longer cell (a list of states, a long
+// target) wraps inside its column, after a comma where it can. When the
+// scenarios do not fit side by side at minColumn each, they are stacked:
+// groups of as many as fit, one table below the other, each with the
+// labels and the scenarios' names.
+func writeTable(b *bytes.Buffer, rows []row) {
+	labelW := 0
 	for _, r := range rows {
-		widths[0] = max(widths[0], len(r.label))
+		labelW = max(labelW, stringWidth(r.label))
+	}
+	room := textWidth - labelW
+	natural := make([]int, len(rows[0].cells))
+	for _, r := range rows {
 		for i, c := range r.cells {
-			widths[i+1] = max(widths[i+1], len(c))
+			natural[i] = max(natural[i], stringWidth(c))
 		}
 	}
-	for _, r := range rows {
-		line := pad(r.label, widths[0])
-		for i, c := range r.cells {
-			line += "   " + pad(c, widths[i+1])
+	for from, n := 0, 0; from < len(natural); from += n {
+		// The group grows while its columns need not be narrower than
+		// minColumn, or need no wrapping at all.
+		n = 1
+		for from+n < len(natural) {
+			group := natural[from : from+n+1]
+			if c := columnCap(group, room); c < minColumn && c < slices.Max(group) {
+				break
+			}
+			n++
 		}
-		b.WriteString(strings.TrimRight(line, " "))
-		b.WriteByte('\n')
+		if from > 0 {
+			b.WriteByte('\n')
+		}
+		writeGroup(b, rows, from, from+n, labelW, columnCap(natural[from:from+n], room))
+	}
+}
+
+// columnCap returns the widest a column may be for columns of these
+// natural widths to fit in room, gaps included: wide enough for the
+// narrow ones, the rest sharing what is left.
+func columnCap(natural []int, room int) int {
+	left := room - columnGap*len(natural)
+	sorted := slices.Sorted(slices.Values(natural))
+	for i, w := range sorted {
+		if w*(len(sorted)-i) > left {
+			return max(left/(len(sorted)-i), 1)
+		}
+		left -= w
+	}
+	return sorted[len(sorted)-1]
+}
+
+// writeGroup writes the columns [from, to) of rows, each cell wrapped at
+// limit columns.
+func writeGroup(b *bytes.Buffer, rows []row, from, to, labelW, limit int) {
+	cells := make([][][]string, len(rows)) // row, column, line
+	widths := make([]int, to-from)
+	for i, r := range rows {
+		for j, c := range r.cells[from:to] {
+			lines := fill(cellPieces(c), limit, 0)
+			cells[i] = append(cells[i], lines)
+			for _, l := range lines {
+				widths[j] = max(widths[j], stringWidth(l))
+			}
+		}
+	}
+	for i, r := range rows {
+		height := 1
+		for _, lines := range cells[i] {
+			height = max(height, len(lines))
+		}
+		for k := range height {
+			label := ""
+			if k == 0 {
+				label = r.label
+			}
+			line := pad(label, labelW)
+			for j, lines := range cells[i] {
+				cell := ""
+				if k < len(lines) {
+					cell = lines[k]
+				}
+				line += strings.Repeat(" ", columnGap) + pad(cell, widths[j])
+			}
+			b.WriteString(strings.TrimRight(line, " "))
+			b.WriteByte('\n')
+		}
 	}
 }
 
@@ -99,7 +192,7 @@ func expectationLines(r *Run) string {
 	fmt.Fprintf(&b, "expect: %d of %d met\n", met, len(r.Expectations))
 	for _, e := range r.Expectations {
 		if !e.OK {
-			b.WriteString(wrap("expect FAILED ("+e.Source+"): "+e.Describe(), 100))
+			b.WriteString(wrap("expect FAILED ("+e.Source+"): "+e.Describe(), proseWidth))
 		}
 	}
 	return b.String()
@@ -108,29 +201,107 @@ func expectationLines(r *Run) string {
 // wrap breaks text into lines of at most width columns, indenting the
 // continuation lines by two spaces.
 func wrap(text string, width int) string {
-	var b strings.Builder
-	line := 0
-	for i, word := range strings.Fields(text) {
-		n := len([]rune(word))
-		if i > 0 {
-			if line+1+n > width {
-				b.WriteString("\n  ")
-				line = 2
-			} else {
-				b.WriteByte(' ')
-				line++
-			}
-		}
-		b.WriteString(word)
-		line += n
+	var words []piece
+	for _, w := range strings.Fields(text) {
+		words = append(words, piece{w, " "})
 	}
-	b.WriteByte('\n')
-	return b.String()
+	return strings.Join(fill(words, width, 2), "\n") + "\n"
 }
 
-func pad(s string, width int) string {
-	if n := len([]rune(s)); n < width {
-		return s + strings.Repeat(" ", width-n)
+// A piece is a part of a line that is not broken if it can be helped,
+// and the glue that joins it to the piece before it on the same line.
+type piece struct{ text, glue string }
+
+// joined makes parts pieces joined by glue.
+func joined(parts []string, glue string) []piece {
+	var out []piece
+	for _, p := range parts {
+		out = append(out, piece{p, glue})
+	}
+	return out
+}
+
+// cellPieces breaks a table cell after its commas: "ESTABLISHED 15,",
+// "CLOSE_WAIT 22".
+func cellPieces(cell string) []piece {
+	parts := strings.SplitAfter(cell, ", ")
+	for i := range parts {
+		parts[i] = strings.TrimSuffix(parts[i], " ")
+	}
+	return joined(parts, " ")
+}
+
+// fill lays pieces out in lines of at most width columns, continuation
+// lines indented by indent spaces. A piece too wide for a line is broken
+// at its spaces, and a word too wide at the width: no line is ever wider.
+func fill(pieces []piece, width, indent int) []string {
+	avail := max(width-indent, 1)
+	var lines []string
+	line, started := "", false
+	for _, p := range fitPieces(pieces, avail) {
+		switch {
+		case !started:
+			line, started = p.text, true
+		case stringWidth(line)+stringWidth(p.glue)+stringWidth(p.text) <= width:
+			line += p.glue + p.text
+		default:
+			lines = append(lines, line)
+			line = strings.Repeat(" ", indent) + p.text
+		}
+	}
+	return append(lines, line)
+}
+
+// fitPieces returns pieces with each one wider than limit broken at its
+// spaces, and each word wider than limit cut into limit-wide parts.
+func fitPieces(pieces []piece, limit int) []piece {
+	var out []piece
+	for _, p := range pieces {
+		if stringWidth(p.text) <= limit {
+			out = append(out, p)
+			continue
+		}
+		for i, word := range strings.Fields(p.text) {
+			glue := " "
+			if i == 0 {
+				glue = p.glue
+			}
+			for j, part := range cut(word, limit) {
+				if j > 0 {
+					glue = ""
+				}
+				out = append(out, piece{part, glue})
+			}
+		}
+	}
+	return out
+}
+
+// cut cuts s into parts of at most limit columns, between characters.
+func cut(s string, limit int) []string {
+	var parts []string
+	part, partW, state := "", 0, -1
+	for s != "" {
+		var cluster string
+		var w int
+		cluster, s, w, state = uniseg.FirstGraphemeClusterInString(s, state)
+		if partW > 0 && partW+w > limit {
+			parts = append(parts, part)
+			part, partW = "", 0
+		}
+		part += cluster
+		partW += w
+	}
+	return append(parts, part)
+}
+
+// stringWidth is how many terminal columns s takes: wide characters take
+// two, combining ones none.
+func stringWidth(s string) int { return uniseg.StringWidth(s) }
+
+func pad(s string, w int) string {
+	if n := stringWidth(s); n < w {
+		return s + strings.Repeat(" ", w-n)
 	}
 	return s
 }

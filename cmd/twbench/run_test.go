@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivo/uniseg"
+
 	"github.com/twbench/twbench/report"
 )
 
@@ -245,6 +247,11 @@ func TestRunSuiteToFile(t *testing.T) {
 	for _, name := range []string{"ab-finding", "client-closes", "keepalive", "first to close"} {
 		if !strings.Contains(stdout.String(), name) {
 			t.Errorf("the text table on stdout does not mention %q", name)
+		}
+	}
+	for i, line := range strings.Split(stdout.String(), "\n") {
+		if w := uniseg.StringWidth(line); w > 120 {
+			t.Errorf("line %d of the text report is %d columns; want at most 120 for a terminal:\n%s", i+1, w, line)
 		}
 	}
 }
