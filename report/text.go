@@ -13,7 +13,9 @@ import (
 )
 
 // The text report is for a terminal: no line is wider than textWidth
-// columns. Sentences wrap at proseWidth, which reads more easily.
+// columns. Sentences wrap at proseWidth, which reads more easily. Lines
+// are measured in bytes where that is the larger, as it is for ≤, µ or ·,
+// so that tools that count bytes (mawk's length, cut -b) agree.
 const (
 	textWidth  = 120
 	proseWidth = 100
@@ -31,7 +33,7 @@ const (
 // TIME_WAIT and why.
 func WriteText(w io.Writer, r *Report) error {
 	var b bytes.Buffer
-	for _, line := range fill(joined(hostParts(r), " · "), proseWidth, 2) {
+	for _, line := range fill(joined(hostParts(r), " · "), proseWidth, 2, byteLen) {
 		b.WriteString(line + "\n")
 	}
 	b.WriteString("\n")
@@ -93,16 +95,26 @@ func hostParts(r *Report) []string {
 // scenarios do not fit side by side at minColumn each, they are stacked:
 // groups of as many as fit, one table below the other, each with the
 // labels and the scenarios' names.
+//
+// Columns line up in terminal columns. What a column costs of the 120 is
+// its width plus the most bytes beyond one per column that any of its
+// cells has (2 for "≤64 conns"), so that no line is over 120 bytes either.
 func writeTable(b *bytes.Buffer, rows []row) {
-	labelW := 0
+	labelW := 0 // the labels are ASCII: columns and bytes alike
 	for _, r := range rows {
 		labelW = max(labelW, stringWidth(r.label))
 	}
 	room := textWidth - labelW
-	natural := make([]int, len(rows[0].cells))
+	natural := make([]int, len(rows[0].cells)) // each column's cost unwrapped
+	extra := make([]int, len(rows[0].cells))   // and its bytes beyond its columns
 	for _, r := range rows {
 		for i, c := range r.cells {
-			natural[i] = max(natural[i], stringWidth(c))
+			extra[i] = max(extra[i], len(c)-stringWidth(c))
+		}
+	}
+	for _, r := range rows {
+		for i, c := range r.cells {
+			natural[i] = max(natural[i], stringWidth(c)+extra[i])
 		}
 	}
 	for from, n := 0, 0; from < len(natural); from += n {
@@ -119,7 +131,8 @@ func writeTable(b *bytes.Buffer, rows []row) {
 		if from > 0 {
 			b.WriteByte('\n')
 		}
-		writeGroup(b, rows, from, from+n, labelW, columnCap(natural[from:from+n], room))
+		limit := columnCap(natural[from:from+n], room)
+		writeGroup(b, rows, from, from+n, labelW, limit, extra[from:from+n])
 	}
 }
 
@@ -138,14 +151,14 @@ func columnCap(natural []int, room int) int {
 	return sorted[len(sorted)-1]
 }
 
-// writeGroup writes the columns [from, to) of rows, each cell wrapped at
-// limit columns.
-func writeGroup(b *bytes.Buffer, rows []row, from, to, labelW, limit int) {
+// writeGroup writes the columns [from, to) of rows, each cell wrapped so
+// that its column costs at most limit: limit less its extra bytes.
+func writeGroup(b *bytes.Buffer, rows []row, from, to, labelW, limit int, extra []int) {
 	cells := make([][][]string, len(rows)) // row, column, line
 	widths := make([]int, to-from)
 	for i, r := range rows {
 		for j, c := range r.cells[from:to] {
-			lines := fill(cellPieces(c), limit, 0)
+			lines := fill(cellPieces(c), max(limit-extra[j], 1), 0, stringWidth)
 			cells[i] = append(cells[i], lines)
 			for _, l := range lines {
 				widths[j] = max(widths[j], stringWidth(l))
@@ -198,14 +211,14 @@ func expectationLines(r *Run) string {
 	return b.String()
 }
 
-// wrap breaks text into lines of at most width columns, indenting the
-// continuation lines by two spaces.
+// wrap breaks text into lines of at most width bytes, and so columns,
+// indenting the continuation lines by two spaces.
 func wrap(text string, width int) string {
 	var words []piece
 	for _, w := range strings.Fields(text) {
 		words = append(words, piece{w, " "})
 	}
-	return strings.Join(fill(words, width, 2), "\n") + "\n"
+	return strings.Join(fill(words, width, 2, byteLen), "\n") + "\n"
 }
 
 // A piece is a part of a line that is not broken if it can be helped,
@@ -231,18 +244,19 @@ func cellPieces(cell string) []piece {
 	return joined(parts, " ")
 }
 
-// fill lays pieces out in lines of at most width columns, continuation
-// lines indented by indent spaces. A piece too wide for a line is broken
-// at its spaces, and a word too wide at the width: no line is ever wider.
-func fill(pieces []piece, width, indent int) []string {
+// fill lays pieces out in lines no wider than width as size measures
+// them, continuation lines indented by indent spaces. A piece too wide
+// for a line is broken at its spaces, and a word too wide at the width:
+// no line is ever wider.
+func fill(pieces []piece, width, indent int, size func(string) int) []string {
 	avail := max(width-indent, 1)
 	var lines []string
 	line, started := "", false
-	for _, p := range fitPieces(pieces, avail) {
+	for _, p := range fitPieces(pieces, avail, size) {
 		switch {
 		case !started:
 			line, started = p.text, true
-		case stringWidth(line)+stringWidth(p.glue)+stringWidth(p.text) <= width:
+		case size(line)+size(p.glue)+size(p.text) <= width:
 			line += p.glue + p.text
 		default:
 			lines = append(lines, line)
@@ -254,10 +268,10 @@ func fill(pieces []piece, width, indent int) []string {
 
 // fitPieces returns pieces with each one wider than limit broken at its
 // spaces, and each word wider than limit cut into limit-wide parts.
-func fitPieces(pieces []piece, limit int) []piece {
+func fitPieces(pieces []piece, limit int, size func(string) int) []piece {
 	var out []piece
 	for _, p := range pieces {
-		if stringWidth(p.text) <= limit {
+		if size(p.text) <= limit {
 			out = append(out, p)
 			continue
 		}
@@ -266,7 +280,7 @@ func fitPieces(pieces []piece, limit int) []piece {
 			if i == 0 {
 				glue = p.glue
 			}
-			for j, part := range cut(word, limit) {
+			for j, part := range cut(word, limit, size) {
 				if j > 0 {
 					glue = ""
 				}
@@ -277,14 +291,15 @@ func fitPieces(pieces []piece, limit int) []piece {
 	return out
 }
 
-// cut cuts s into parts of at most limit columns, between characters.
-func cut(s string, limit int) []string {
+// cut cuts s into parts no wider than limit as size measures them,
+// between characters.
+func cut(s string, limit int, size func(string) int) []string {
 	var parts []string
 	part, partW, state := "", 0, -1
 	for s != "" {
 		var cluster string
-		var w int
-		cluster, s, w, state = uniseg.FirstGraphemeClusterInString(s, state)
+		cluster, s, _, state = uniseg.FirstGraphemeClusterInString(s, state)
+		w := size(cluster)
 		if partW > 0 && partW+w > limit {
 			parts = append(parts, part)
 			part, partW = "", 0
@@ -298,6 +313,9 @@ func cut(s string, limit int) []string {
 // stringWidth is how many terminal columns s takes: wide characters take
 // two, combining ones none.
 func stringWidth(s string) int { return uniseg.StringWidth(s) }
+
+// byteLen is the bytes of s, never fewer than its columns.
+func byteLen(s string) int { return len(s) }
 
 func pad(s string, w int) string {
 	if n := stringWidth(s); n < w {

@@ -17,18 +17,33 @@ import (
 	"github.com/twbench/twbench/sockstat"
 )
 
-// realStates gives the fixture's runs the other states a real run of the
-// default suite shows at peak: lists that do not fit three columns.
-func realStates(rep *report.Report) *report.Report {
-	for i, states := range []struct{ client, server map[string]int }{
+// peakStates are other states real runs of the default suite showed at
+// peak, client and server end for each of its three scenarios.
+type peakStates [3]struct{ client, server map[string]int }
+
+var (
+	// longStates have a list that cannot fit three columns side by side.
+	longStates = peakStates{
 		{map[string]int{"ESTABLISHED": 15, "CLOSE_WAIT": 22, "LAST_ACK": 1}, map[string]int{"ESTABLISHED": 11, "FIN_WAIT1": 4}},
 		{map[string]int{"ESTABLISHED": 22, "FIN_WAIT1": 6}, map[string]int{"ESTABLISHED": 22, "CLOSE_WAIT": 2}},
 		{map[string]int{"ESTABLISHED": 64}, map[string]int{"ESTABLISHED": 64, "CLOSE_WAIT": 8}},
-	} {
-		for k, v := range states.client {
+	}
+	// edgeStates make a table of 118 columns whose load row, with its
+	// three ≤, was 123 bytes.
+	edgeStates = peakStates{
+		{map[string]int{"ESTABLISHED": 28, "CLOSE_WAIT": 11}, map[string]int{"ESTABLISHED": 23, "FIN_WAIT1": 7}},
+		{map[string]int{"ESTABLISHED": 65, "FIN_WAIT1": 14}, map[string]int{"ESTABLISHED": 55, "CLOSE_WAIT": 27}},
+		{map[string]int{"ESTABLISHED": 64}, map[string]int{"ESTABLISHED": 64}},
+	}
+)
+
+// realStates gives the fixture's runs the other states of a real run.
+func realStates(rep *report.Report, states peakStates) *report.Report {
+	for i, st := range states {
+		for k, v := range st.client {
 			rep.Runs[i].Client.Peak[k] = v
 		}
-		for k, v := range states.server {
+		for k, v := range st.server {
 			rep.Runs[i].Server.Peak[k] = v
 		}
 	}
@@ -88,35 +103,37 @@ func manyScenarios(t *testing.T, n int) *report.Report {
 	return rep
 }
 
-// overWide returns the lines of text wider than 120 terminal columns.
+// overWide returns the lines of text wider than 120 terminal columns or
+// longer than 120 bytes, what mawk's length counts.
 func overWide(text string) []string {
 	var out []string
 	for i, line := range strings.Split(text, "\n") {
-		if w := uniseg.StringWidth(line); w > 120 {
-			out = append(out, fmt.Sprintf("line %d, %d columns: %s", i+1, w, line))
+		if w, n := uniseg.StringWidth(line), len(line); w > 120 || n > 120 {
+			out = append(out, fmt.Sprintf("line %d, %d columns, %d bytes: %s", i+1, w, n, line))
 		}
 	}
 	return out
 }
 
 // TestTextFits120Columns: whatever the report holds, no line of the text
-// report is wider than 120 columns.
+// report is wider than 120 columns, nor longer than 120 bytes.
 func TestTextFits120Columns(t *testing.T) {
 	wide := manyScenarios(t, 1)
 	wide.Runs[0].Scenario.Name = "シナリオ-" + strings.Repeat("名前", 40) // two columns a character
 	for name, rep := range map[string]*report.Report{
-		"the default suite":                  fixture(),
-		"the default suite, real states":     realStates(fixture()),
-		"one scenario, long words":           manyScenarios(t, 1),
-		"three scenarios, long words":        manyScenarios(t, 3),
-		"four scenarios":                     manyScenarios(t, 4),
-		"ten scenarios":                      manyScenarios(t, 10),
-		"twelve scenarios":                   manyScenarios(t, 12),
-		"a name of wide characters":          wide,
-		"no scenario, a long kernel release": {Host: manyScenarios(t, 1).Host},
+		"the default suite":                     fixture(),
+		"the default suite, long states":        realStates(fixture(), longStates),
+		"the default suite, states at the edge": realStates(fixture(), edgeStates),
+		"one scenario, long words":              manyScenarios(t, 1),
+		"three scenarios, long words":           manyScenarios(t, 3),
+		"four scenarios":                        manyScenarios(t, 4),
+		"ten scenarios":                         manyScenarios(t, 10),
+		"twelve scenarios":                      manyScenarios(t, 12),
+		"a name of wide characters":             wide,
+		"no scenario, a long kernel release":    {Host: manyScenarios(t, 1).Host},
 	} {
 		if lines := overWide(writeText(t, rep)); len(lines) > 0 {
-			t.Errorf("%s: %d lines wider than 120 columns:\n%s", name, len(lines), strings.Join(lines, "\n"))
+			t.Errorf("%s: %d lines over 120 columns or bytes:\n%s", name, len(lines), strings.Join(lines, "\n"))
 		}
 	}
 	goldens, _ := filepath.Glob(filepath.Join("testdata", "*.txt.golden"))
@@ -129,7 +146,7 @@ func TestTextFits120Columns(t *testing.T) {
 			t.Fatal(err)
 		}
 		if lines := overWide(string(b)); len(lines) > 0 {
-			t.Errorf("%s: %d lines wider than 120 columns:\n%s", g, len(lines), strings.Join(lines, "\n"))
+			t.Errorf("%s: %d lines over 120 columns or bytes:\n%s", g, len(lines), strings.Join(lines, "\n"))
 		}
 	}
 }
@@ -157,7 +174,7 @@ func TestTextStacksScenarios(t *testing.T) {
 	}
 
 	// Three scenarios stay side by side, the long state list wrapped.
-	three := writeText(t, realStates(fixture()))
+	three := writeText(t, realStates(fixture(), longStates))
 	if n := strings.Count(three, "protocol, closer"); n != 1 {
 		t.Errorf("the default suite's table is in %d groups; want the three scenarios side by side", n)
 	}
