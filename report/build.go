@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -165,46 +164,6 @@ func Build(in Input) Run {
 		r.Notes = append(r.Notes, note)
 	}
 	return r
-}
-
-// closerNote points out connections that were not closed first by the
-// end the closer named: a server that ignored the policy, or closed
-// keep-alive connections itself.
-func closerNote(sc scenario.Scenario, c loadgen.Closes) string {
-	var asked, other int64
-	var end string
-	switch sc.Closer {
-	case loadgen.CloserClient:
-		asked, end = c.ClientFirst, "the client's FIN"
-	case loadgen.CloserServer:
-		asked, end = c.ServerFirst, "the server's FIN"
-	case loadgen.CloserClientRST:
-		asked, end = c.ClientRST, "the client's RST"
-	case loadgen.CloserServerRST:
-		asked, end = c.ServerRST, "the server's RST"
-	default:
-		if n := c.ServerFirst + c.ServerRST; n > 0 {
-			return fmt.Sprintf("the server closed %d of %d keep-alive connections before the end of the load (%d FIN, %d RST): it limits requests per connection or idle time",
-				n, c.Total(), c.ServerFirst, c.ServerRST)
-		}
-		return ""
-	}
-	other = c.Total() - asked
-	serverSide := sc.Closer == loadgen.CloserServer || sc.Closer == loadgen.CloserServerRST
-	if serverSide {
-		// Those still open when the load ended were the client's to close.
-		other -= min(c.AtEnd, other)
-	}
-	var notes []string
-	if other > 0 {
-		notes = append(notes, fmt.Sprintf("closer %s: %d of %d connections did not end with %s first (server FIN %d, client FIN %d, client RST %d, server RST %d)",
-			sc.Closer, other, c.Total(), end, c.ServerFirst, c.ClientFirst, c.ClientRST, c.ServerRST))
-	}
-	if serverSide && c.AtEnd > 0 {
-		notes = append(notes, fmt.Sprintf("%d connections were part-way through their %d requests when the load ended, and the client closed them",
-			c.AtEnd, sc.RequestsPerConn))
-	}
-	return strings.Join(notes, "; ")
 }
 
 // buildEnd summarises one end's samples; side picks the end out of a

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -311,16 +310,6 @@ func (f Figure) format(v float64) string {
 	return s
 }
 
-func percentText(p float64) string {
-	switch {
-	case math.IsInf(p, 1):
-		return "+inf%"
-	case math.IsInf(p, -1):
-		return "-inf%"
-	}
-	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
-}
-
 // WriteComparison writes the comparison as a table: per scenario, each
 // figure in the base and the head run, the change, and the limit if one
 // was set.
@@ -375,14 +364,6 @@ func WriteComparison(w io.Writer, c *Comparison) error {
 	return nil
 }
 
-func signed(p float64) string {
-	s := percentText(p)
-	if p > 0 && !math.IsInf(p, 1) {
-		s = "+" + s
-	}
-	return s
-}
-
 // writeColumns writes rows as left-aligned columns, numbers right-aligned.
 func writeColumns(b *bytes.Buffer, rows [][]string) {
 	widths := make([]int, len(rows[0]))
@@ -407,17 +388,4 @@ func writeColumns(b *bytes.Buffer, rows [][]string) {
 		b.WriteString(strings.TrimRight(line.String(), " "))
 		b.WriteByte('\n')
 	}
-}
-
-// ReadReport decodes a JSON report written by WriteJSON, checking its
-// schema version.
-func ReadReport(data []byte) (*Report, error) {
-	var r Report
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("not a twbench JSON report: %w", err)
-	}
-	if r.Schema != Schema {
-		return nil, fmt.Errorf("schema %q: want %q", r.Schema, Schema)
-	}
-	return &r, nil
 }

@@ -2,8 +2,10 @@
 // figures twbench exists for (which end held the TIME_WAIT, how many new
 // TIME_WAIT sockets each request left, what each request costs in client
 // ports and where that puts the ceiling on new connections per second) and
-// writes them as a side-by-side text table, as JSON (twbench.report/v1,
-// described by docs/report.schema.json), as CSV, or as one HTML file with
-// charts drawn here as SVG. It also checks a run against expectations,
-// expressions over those figures, and compares two reports' runs.
+// writes them in the formats Formats lists: a text table of the scenarios
+// side by side that fits a terminal of 120 columns, JSON
+// (twbench.report/v1, described by docs/report.schema.json), CSV, one HTML
+// file with charts drawn here as SVG, or JUnit XML for CI. It also checks
+// a run against expectations, expressions over those figures, and
+// compares two reports' runs.
 package report

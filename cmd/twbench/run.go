@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -64,7 +63,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Bool("half-close", false, "closer client: shutdown(SHUT_WR) after the last request, then read to EOF")
 	fs.String("client-port-range", "", "per-socket ephemeral port range LO-HI (IP_LOCAL_PORT_RANGE, Linux 6.3+)")
 	fs.String("source", "", "local addresses to spread connections over, ADDR,ADDR,...")
-	format := fs.String("format", "", "report format: text, json, csv or html (default text, or as -o's extension says)")
+	format := fs.String("format", "", formatHelp())
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
 	noSampling := fs.Bool("no-sampling", false, "no socket-state sampling: the load alone, to measure what sampling costs it")
@@ -151,51 +150,60 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // resolveFormat returns the format of the report written to output (or to
-// stdout when output is empty).
-func resolveFormat(format, output string) (string, error) {
-	if format == "" && output != "" {
-		switch ext := strings.ToLower(filepath.Ext(output)); ext {
-		case ".json":
-			format = "json"
-		case ".csv", ".html", ".htm":
-			format = strings.TrimPrefix(ext, ".")
-		default:
-			format = "text"
+// stdout when output is empty): the one named, or the one output's
+// extension picks.
+func resolveFormat(name, output string) (report.Format, error) {
+	switch {
+	case name != "":
+		if f, ok := report.LookupFormat(name); ok {
+			return f, nil
 		}
+		return report.Format{}, usagef("--format %q: want %s", name, formatNames())
+	case output != "":
+		return report.FormatForFile(output), nil
 	}
-	switch format {
-	case "", "text":
-		return "text", nil
-	case "json", "csv", "html":
-		return format, nil
-	case "htm":
-		return "html", nil
+	return report.Formats()[0], nil
+}
+
+// formatNames lists the formats --format takes: "text, json or csv".
+func formatNames() string {
+	var names []string
+	for _, f := range report.Formats() {
+		names = append(names, f.Name)
 	}
-	return "", usagef("--format %q: want text, json, csv or html", format)
+	last := len(names) - 1
+	return strings.Join(names[:last], ", ") + " or " + names[last]
+}
+
+// formatHelp is --format's help: each format, with the -o extensions that
+// pick it.
+func formatHelp() string {
+	formats := report.Formats()
+	nameW, extW := 0, 0
+	for _, f := range formats {
+		nameW, extW = max(nameW, len(f.Name)), max(extW, len(strings.Join(f.Extensions, " ")))
+	}
+	var b strings.Builder
+	b.WriteString("report format: " + formatNames() + " (default " + formats[0].Name + ", or as -o's extension says)")
+	for _, f := range formats {
+		fmt.Fprintf(&b, "\n  %-*s  %-*s  %s", nameW, f.Name, extW, strings.Join(f.Extensions, " "), f.Description)
+	}
+	return b.String()
 }
 
 // writeReport writes the report: to out in format, and as text to stdout;
 // or, without out, to stdout in format.
-func writeReport(rep *report.Report, format string, out *os.File, stdout io.Writer) error {
-	write := report.WriteText
-	switch format {
-	case "json":
-		write = report.WriteJSON
-	case "csv":
-		write = report.WriteCSV
-	case "html":
-		write = report.WriteHTML
-	}
+func writeReport(rep *report.Report, format report.Format, out *os.File, stdout io.Writer) error {
 	if out == nil {
-		return write(stdout, rep)
+		return format.Write(stdout, rep)
 	}
-	werr := write(out, rep)
+	werr := format.Write(out, rep)
 	if cerr := out.Close(); werr == nil {
 		werr = cerr
 	}
 	if werr != nil {
 		// The report must not be lost: it still goes to stdout.
-		_ = write(stdout, rep)
+		_ = format.Write(stdout, rep)
 		return fmt.Errorf("write report to %s: %w", out.Name(), werr)
 	}
 	return report.WriteText(stdout, rep)

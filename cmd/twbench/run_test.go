@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivo/uniseg"
+
 	"github.com/twbench/twbench/report"
 )
 
@@ -247,6 +249,11 @@ func TestRunSuiteToFile(t *testing.T) {
 			t.Errorf("the text table on stdout does not mention %q", name)
 		}
 	}
+	for i, line := range strings.Split(stdout.String(), "\n") {
+		if w := uniseg.StringWidth(line); w > 120 {
+			t.Errorf("line %d of the text report is %d columns; want at most 120 for a terminal:\n%s", i+1, w, line)
+		}
+	}
 }
 
 func TestAdHocFromFlags(t *testing.T) {
@@ -339,7 +346,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
 		{[]string{"run", "--target", "https://127.0.0.1/"}, "https is not supported"},
 		{[]string{"run", "-c", "x"}, `invalid argument "x"`},
-		{[]string{"run", "--format", "xml"}, `--format "xml": want text, json, csv or html`},
+		{[]string{"run", "--format", "xml"}, `--format "xml": want text, json, csv, html or junit`},
 		{[]string{"run", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{}, "no command given"},

@@ -1,0 +1,284 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/scenario"
+)
+
+// Explain says in one sentence which end held the TIME_WAIT and why, and
+// in another how many requests failed, if any did.
+func Explain(r *Run) string {
+	c, s := &r.Client, &r.Server
+	failed := failures(r)
+	if r.Requests == 0 {
+		if failed == "" {
+			return "no request was sent."
+		}
+		return "no request succeeded: " + failed + "."
+	}
+	var held string
+	switch {
+	case !c.Sampled && !s.Sampled:
+		held = "socket states were not sampled (" + firstNonEmpty(c.Reason, s.Reason) + ")"
+	case !s.Sampled:
+		held = fmt.Sprintf("the client had %s TIME_WAIT at peak, %.2f new per request (the server end was not sampled: %s)",
+			commas(int64(c.Peak["TIME_WAIT"])), perRequest(c), s.Reason)
+	default:
+		held = whoHeld(r)
+	}
+	msg := held + ", " + why(r) + "."
+	if failed != "" {
+		msg += " " + strings.ToUpper(failed[:1]) + failed[1:] + "."
+	}
+	return msg
+}
+
+func whoHeld(r *Run) string {
+	c, s := &r.Client, &r.Server
+	cn, sn := c.NewTimeWait, s.NewTimeWait
+	cPeak, sPeak := commas(int64(c.Peak["TIME_WAIT"])), commas(int64(s.Peak["TIME_WAIT"]))
+	// An end holds the TIME_WAIT when it has nearly all of the new sockets.
+	switch {
+	case cn+sn == 0 || float64(cn+sn) < 0.01*float64(max(r.Requests, 1)):
+		msg := "neither end held TIME_WAIT during the load"
+		if cn+sn > 0 {
+			msg += fmt.Sprintf(" (%s new on the client, %s on the server, for %s requests)",
+				commas(cn), commas(sn), commas(r.Requests))
+		}
+		return msg
+	case sn >= 20*cn:
+		return fmt.Sprintf("the server held the TIME_WAIT (%s at peak, %.2f new per request; the client %s at peak)",
+			sPeak, perRequest(s), cPeak)
+	case cn >= 20*sn:
+		return fmt.Sprintf("the client held the TIME_WAIT (%s at peak, %.2f new per request; the server %s at peak)",
+			cPeak, perRequest(c), sPeak)
+	}
+	return fmt.Sprintf("both ends held TIME_WAIT (client %s at peak, %.2f new per request; server %s, %.2f)",
+		cPeak, perRequest(c), sPeak, perRequest(s))
+}
+
+// why explains the closes: who sent the first FIN, what the workload did
+// to make it so, and what that costs in client ports.
+func why(r *Run) string {
+	c := r.Closes
+	total := c.Total()
+	sc := r.Scenario
+	dominant := func(n int64) bool { return float64(n) >= 0.99*float64(total) }
+	conns := commas(total) + " connection"
+	if total != 1 {
+		conns += "s"
+	}
+	switch {
+	case dominant(c.ServerFirst):
+		msg := "because the server sent the first FIN on " + percent(c.ServerFirst, total) + " of " + conns
+		switch {
+		case sc.Protocol == loadgen.HTTP10:
+			msg += ": http1.0 without keep-alive is read to EOF, as ab does, so the server is the active closer"
+		case sc.Closer == loadgen.CloserServer && sc.Protocol == loadgen.Connect:
+			msg += ": it closed each connection as soon as it accepted it, and the client waited for its EOF"
+		case sc.Closer == loadgen.CloserServer && sc.Protocol == loadgen.TCP:
+			msg += ": it closed after its response" + afterN(sc) + ", and the client waited for its EOF"
+		case sc.Closer == loadgen.CloserServer:
+			msg += ": the client sent Connection: close" + afterN(sc) + " and waited for the server's EOF"
+		default:
+			msg += fmt.Sprintf(" although the closer was %q: the server closed them itself", sc.Closer)
+		}
+		return msg + portCost(r)
+	case dominant(c.ClientFirst):
+		msg := "because the client sent the first FIN on " + percent(c.ClientFirst, total) + " of " + conns
+		switch {
+		case sc.HalfClose:
+			msg += ": its shutdown(SHUT_WR) after the request was that FIN; the server read it, answered and closed, and the client closed last yet holds the TIME_WAIT, which follows the first FIN, not the first close()"
+		case sc.Closer == loadgen.CloserClient && sc.Protocol == loadgen.Connect:
+			msg += ": it closed each one right after the handshake"
+		case sc.Closer == loadgen.CloserClient:
+			msg += ": it closed each one as soon as the response was read" + afterN(sc) + ", while the server still held it open"
+		case sc.Closer == loadgen.CloserNone:
+			each := commasFloat(float64(r.Requests)/float64(total), 0)
+			noun := "requests"
+			if each == "1" {
+				noun = "request"
+			}
+			msg += fmt.Sprintf(": they were kept alive, %s %s each, and closed by twbench when the load stopped", each, noun)
+		default:
+			msg += fmt.Sprintf(" although the closer was %q", sc.Closer)
+		}
+		return msg + portCost(r)
+	case dominant(c.ClientRST + c.ServerRST):
+		end := "the client"
+		if c.ServerRST > c.ClientRST {
+			end = "the server"
+		}
+		return "because " + end + " reset " + percent(c.ClientRST+c.ServerRST, total) + " of " + conns +
+			" with RST (SO_LINGER 0), which leaves no TIME_WAIT on either end"
+	}
+	return fmt.Sprintf("with the first close mixed over %s: server FIN %s, client FIN %s, client RST %s, server RST %s",
+		conns, percent(c.ServerFirst, total), percent(c.ClientFirst, total),
+		percent(c.ClientRST, total), percent(c.ServerRST, total)) + portCost(r)
+}
+
+// afterN says after how many requests connections were closed, if more
+// than one.
+func afterN(sc scenario.Scenario) string {
+	if sc.RequestsPerConn > 1 {
+		return " after " + commas(int64(sc.RequestsPerConn)) + " requests"
+	}
+	return ""
+}
+
+// portCost says what the client's share of the TIME_WAIT costs in ports.
+func portCost(r *Run) string {
+	p := &r.Ports
+	net, loop := p.MaxSustainableQPS.Network, p.MaxSustainableQPS.Loopback
+	if p.ClientCloseShare < 0.5 || net == nil || loop == nil || p.ConnectionsPerRequest < 0.5 {
+		if p.ConnectionsPerRequest >= 0.5 && p.ConnectionLifetimeS > 0 {
+			return fmt.Sprintf("; each client port is free again the moment its connection closes, after %s",
+				seconds(p.ConnectionLifetimeS))
+		}
+		return ""
+	}
+	who := "one source address sustains"
+	if n := len(p.Sources); n > 1 {
+		who = fmt.Sprintf("these %d source addresses sustain", n)
+	}
+	msg := fmt.Sprintf("; each request holds a client port for %s, so %s about %s new connections/s to this target over a network",
+		seconds(p.PortsPerQPS), who, rateText(*net))
+	if *loop != *net {
+		msg += fmt.Sprintf(" (%s/s on loopback, where tcp_tw_reuse hands a port back after %s)",
+			rateText(*loop), seconds(p.ReuseDelayS))
+	}
+	return msg
+}
+
+// failures describes the failed requests and closes, or returns "".
+func failures(r *Run) string {
+	var msg string
+	if n, list := counts(r.Errors); n > 0 {
+		msg = fmt.Sprintf("%s of %s requests failed (%s)", commas(n), commas(n+r.Requests), list)
+	}
+	if n, list := counts(r.CloseErrors); n > 0 {
+		if msg != "" {
+			msg += "; "
+		}
+		msg += "the server did not close as it was to (" + list + ")"
+	}
+	return msg
+}
+
+func perRequest(e *End) float64 {
+	if e.TimeWaitPerRequest == nil {
+		return 0
+	}
+	return *e.TimeWaitPerRequest
+}
+
+// Details says, a sentence each, what ran out and when, how the
+// connections spread over source addresses, and what the built-in target
+// saw of the client's resets.
+func Details(r *Run) []string {
+	var out []string
+	for i := range r.Exhaustion {
+		out = append(out, exhaustionLine(r, &r.Exhaustion[i]))
+	}
+	if len(r.Ports.Sources) > 0 {
+		out = append(out, sourcesLine(r))
+	}
+	if n, list := counts(r.ServerErrors); n > 0 {
+		out = append(out, "the built-in target saw "+list+" on its connections")
+	}
+	return out
+}
+
+// exhaustionLine says when a resource ran out and how that compares with
+// the ceiling the port figures predict.
+func exhaustionLine(r *Run, e *Exhaustion) string {
+	what := "no free client port"
+	if e.Error != loadgen.ErrAddrNotAvail.String() {
+		what = "no file descriptor"
+	}
+	msg := fmt.Sprintf("%s (%s) %s times from %s s into the load: from then on %s connection attempts/s were made and %s/s connected",
+		e.Error, what, commas(e.Count), strconv.FormatFloat(e.FirstS, 'f', 2, 64),
+		commasFloat(e.OfferedRate, 1), commasFloat(e.ConnectedRate, 1))
+	if e.PredictedRate != nil && e.Error == loadgen.ErrAddrNotAvail.String() {
+		msg += fmt.Sprintf("; the port figures predict %s/s in the %s regime (%s usable ports, each held %s)",
+			commasFloat(*e.PredictedRate, 1), e.Regime, commas(int64(r.Ports.UsablePorts)), seconds(portHold(r)))
+		if e.Ratio != nil {
+			msg += fmt.Sprintf(", measured/predicted %.2f", *e.Ratio)
+		}
+	}
+	return msg
+}
+
+func portHold(r *Run) float64 {
+	if r.Ports.MaxSustainableQPS.InForce == RegimeLoopback {
+		return r.Ports.PortHoldS.Loopback
+	}
+	return r.Ports.PortHoldS.Network
+}
+
+// sourcesLine says how the connections spread over the source addresses.
+func sourcesLine(r *Run) string {
+	var parts []string
+	for _, s := range r.Ports.Sources {
+		part := s.Address + " " + commas(s.Connections) + " (" + commas(int64(s.PeakInUse)) + " ports in use at peak"
+		if s.NoPort > 0 {
+			part += ", " + commas(s.NoPort) + " EADDRNOTAVAIL"
+		}
+		part += ")"
+		parts = append(parts, part)
+	}
+	return fmt.Sprintf("connections by source address, %s usable ports each: %s", commas(int64(r.Ports.Sources[0].UsablePorts)), strings.Join(parts, ", "))
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// closerNote points out connections that were not closed first by the
+// end the closer named: a server that ignored the policy, or closed
+// keep-alive connections itself.
+func closerNote(sc scenario.Scenario, c loadgen.Closes) string {
+	var asked, other int64
+	var end string
+	switch sc.Closer {
+	case loadgen.CloserClient:
+		asked, end = c.ClientFirst, "the client's FIN"
+	case loadgen.CloserServer:
+		asked, end = c.ServerFirst, "the server's FIN"
+	case loadgen.CloserClientRST:
+		asked, end = c.ClientRST, "the client's RST"
+	case loadgen.CloserServerRST:
+		asked, end = c.ServerRST, "the server's RST"
+	default:
+		if n := c.ServerFirst + c.ServerRST; n > 0 {
+			return fmt.Sprintf("the server closed %d of %d keep-alive connections before the end of the load (%d FIN, %d RST): it limits requests per connection or idle time",
+				n, c.Total(), c.ServerFirst, c.ServerRST)
+		}
+		return ""
+	}
+	other = c.Total() - asked
+	serverSide := sc.Closer == loadgen.CloserServer || sc.Closer == loadgen.CloserServerRST
+	if serverSide {
+		// Those still open when the load ended were the client's to close.
+		other -= min(c.AtEnd, other)
+	}
+	var notes []string
+	if other > 0 {
+		notes = append(notes, fmt.Sprintf("closer %s: %d of %d connections did not end with %s first (server FIN %d, client FIN %d, client RST %d, server RST %d)",
+			sc.Closer, other, c.Total(), end, c.ServerFirst, c.ClientFirst, c.ClientRST, c.ServerRST))
+	}
+	if serverSide && c.AtEnd > 0 {
+		notes = append(notes, fmt.Sprintf("%d connections were part-way through their %d requests when the load ended, and the client closed them",
+			c.AtEnd, sc.RequestsPerConn))
+	}
+	return strings.Join(notes, "; ")
+}
