@@ -37,9 +37,9 @@ const (
 // CloserSpec is what a closer means.
 type CloserSpec struct {
 	Closer Closer
-	// Summary says in a few words what the closer does, for flag help and
-	// lists.
-	Summary string
+	// Hint says in a word or two what the name does not, for flag help;
+	// "" if the name says it all.
+	Hint string
 	// First names the packet that starts each connection's close when the
 	// closer has its way: "the client's FIN".
 	First string
@@ -68,7 +68,6 @@ type CloserSpec struct {
 var closerTable = []CloserSpec{
 	{
 		Closer:       CloserClient,
-		Summary:      "the client closes after the response (TIME_WAIT on the client)",
 		First:        "the client's FIN",
 		ServerPolicy: target.KeepAlive,
 		how: map[Protocol]string{
@@ -83,7 +82,6 @@ var closerTable = []CloserSpec{
 	},
 	{
 		Closer:       CloserServer,
-		Summary:      "the server closes first (TIME_WAIT on the server), as with ab",
 		First:        "the server's FIN",
 		ServerPolicy: target.Close,
 		how: map[Protocol]string{
@@ -96,7 +94,7 @@ var closerTable = []CloserSpec{
 	},
 	{
 		Closer:       CloserClientRST,
-		Summary:      "the client resets with SO_LINGER 0 (no TIME_WAIT)",
+		Hint:         "SO_LINGER 0",
 		First:        "the client's RST",
 		ServerPolicy: target.KeepAlive,
 		how: map[Protocol]string{
@@ -108,7 +106,7 @@ var closerTable = []CloserSpec{
 	},
 	{
 		Closer:       CloserServerRST,
-		Summary:      "the server resets (the built-in target; no TIME_WAIT)",
+		Hint:         "the built-in target resets",
 		First:        "the server's RST",
 		ServerPolicy: target.Reset,
 		how: map[Protocol]string{
@@ -119,7 +117,7 @@ var closerTable = []CloserSpec{
 	},
 	{
 		Closer:       CloserNone,
-		Summary:      "keep-alive: connections are reused, closed by the client at the end",
+		Hint:         "keep-alive",
 		First:        "the client's FIN, at the end of the run",
 		ServerPolicy: target.KeepAlive,
 		KeepsAlive:   true,
@@ -228,14 +226,17 @@ func ClosingClosers() []Closer {
 	return cs
 }
 
-// CloserHelp describes every closer for flag help: "client (the client
-// closes ...), server (...), ...".
+// CloserHelp lists every closer for flag help: "client, server,
+// client-rst (SO_LINGER 0), ... or none (keep-alive)".
 func CloserHelp() string {
 	parts := make([]string, len(closerTable))
 	for i, s := range closerTable {
-		parts[i] = string(s.Closer) + " (" + s.Summary + ")"
+		parts[i] = string(s.Closer)
+		if s.Hint != "" {
+			parts[i] += " (" + s.Hint + ")"
+		}
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
 }
 
 // Supports reports whether protocol p can be driven with closer c, and if

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/scenario"
+	"github.com/twbench/twbench/target"
 )
 
 // Explain says in one sentence which end held the TIME_WAIT and why, and
@@ -72,42 +73,27 @@ func why(r *Run) string {
 	if total != 1 {
 		conns += "s"
 	}
+	// how says how the scenario's closer made the first close what it
+	// was, in the closer table's words, or that the closer asked for
+	// another.
+	how := func(n int64, otherwise string) string {
+		spec, ok := sc.Closer.Spec()
+		if !ok || spec.Asked(c) != n {
+			return fmt.Sprintf(" although the closer was %q", sc.Closer) + otherwise
+		}
+		each := commasFloat(float64(r.Requests)/float64(max(total, 1)), 0) + " requests"
+		if each == "1 requests" {
+			each = "1 request"
+		}
+		return ": " + spec.How(sc.Protocol, sc.RequestsPerConn, sc.HalfClose, each)
+	}
 	switch {
 	case dominant(c.ServerFirst):
-		msg := "because the server sent the first FIN on " + percent(c.ServerFirst, total) + " of " + conns
-		switch {
-		case sc.Protocol == loadgen.HTTP10:
-			msg += ": http1.0 without keep-alive is read to EOF, as ab does, so the server is the active closer"
-		case sc.Closer == loadgen.CloserServer && sc.Protocol == loadgen.Connect:
-			msg += ": it closed each connection as soon as it accepted it, and the client waited for its EOF"
-		case sc.Closer == loadgen.CloserServer && sc.Protocol == loadgen.TCP:
-			msg += ": it closed after its response" + afterN(sc) + ", and the client waited for its EOF"
-		case sc.Closer == loadgen.CloserServer:
-			msg += ": the client sent Connection: close" + afterN(sc) + " and waited for the server's EOF"
-		default:
-			msg += fmt.Sprintf(" although the closer was %q: the server closed them itself", sc.Closer)
-		}
-		return msg + portCost(r)
+		return "because the server sent the first FIN on " + percent(c.ServerFirst, total) + " of " + conns +
+			how(c.ServerFirst, ": the server closed them itself") + portCost(r)
 	case dominant(c.ClientFirst):
-		msg := "because the client sent the first FIN on " + percent(c.ClientFirst, total) + " of " + conns
-		switch {
-		case sc.HalfClose:
-			msg += ": its shutdown(SHUT_WR) after the request was that FIN; the server read it, answered and closed, and the client closed last yet holds the TIME_WAIT, which follows the first FIN, not the first close()"
-		case sc.Closer == loadgen.CloserClient && sc.Protocol == loadgen.Connect:
-			msg += ": it closed each one right after the handshake"
-		case sc.Closer == loadgen.CloserClient:
-			msg += ": it closed each one as soon as the response was read" + afterN(sc) + ", while the server still held it open"
-		case sc.Closer == loadgen.CloserNone:
-			each := commasFloat(float64(r.Requests)/float64(total), 0)
-			noun := "requests"
-			if each == "1" {
-				noun = "request"
-			}
-			msg += fmt.Sprintf(": they were kept alive, %s %s each, and closed by twbench when the load stopped", each, noun)
-		default:
-			msg += fmt.Sprintf(" although the closer was %q", sc.Closer)
-		}
-		return msg + portCost(r)
+		return "because the client sent the first FIN on " + percent(c.ClientFirst, total) + " of " + conns +
+			how(c.ClientFirst, "") + portCost(r)
 	case dominant(c.ClientRST + c.ServerRST):
 		end := "the client"
 		if c.ServerRST > c.ClientRST {
@@ -119,15 +105,6 @@ func why(r *Run) string {
 	return fmt.Sprintf("with the first close mixed over %s: server FIN %s, client FIN %s, client RST %s, server RST %s",
 		conns, percent(c.ServerFirst, total), percent(c.ClientFirst, total),
 		percent(c.ClientRST, total), percent(c.ServerRST, total)) + portCost(r)
-}
-
-// afterN says after how many requests connections were closed, if more
-// than one.
-func afterN(sc scenario.Scenario) string {
-	if sc.RequestsPerConn > 1 {
-		return " after " + commas(int64(sc.RequestsPerConn)) + " requests"
-	}
-	return ""
 }
 
 // portCost says what the client's share of the TIME_WAIT costs in ports.
@@ -247,34 +224,28 @@ func firstNonEmpty(s ...string) string {
 // end the closer named: a server that ignored the policy, or closed
 // keep-alive connections itself.
 func closerNote(sc scenario.Scenario, c loadgen.Closes) string {
-	var asked, other int64
-	var end string
-	switch sc.Closer {
-	case loadgen.CloserClient:
-		asked, end = c.ClientFirst, "the client's FIN"
-	case loadgen.CloserServer:
-		asked, end = c.ServerFirst, "the server's FIN"
-	case loadgen.CloserClientRST:
-		asked, end = c.ClientRST, "the client's RST"
-	case loadgen.CloserServerRST:
-		asked, end = c.ServerRST, "the server's RST"
-	default:
+	spec, ok := sc.Closer.Spec()
+	if !ok {
+		return ""
+	}
+	if spec.KeepsAlive {
 		if n := c.ServerFirst + c.ServerRST; n > 0 {
-			return fmt.Sprintf("the server closed %d of %d keep-alive connections before the end of the load (%d FIN, %d RST): it limits requests per connection or idle time",
+			return fmt.Sprintf("the server closed %d of %d keep-alive connections before the end of the load (%d FIN, %d RST): "+
+				"servers do at a limit of requests per connection (nginx's keepalive_requests), after an idle timeout, or when they shut down",
 				n, c.Total(), c.ServerFirst, c.ServerRST)
 		}
 		return ""
 	}
-	other = c.Total() - asked
-	serverSide := sc.Closer == loadgen.CloserServer || sc.Closer == loadgen.CloserServerRST
+	other := c.Total() - spec.Asked(c)
+	// Those still open when the load ended were the client's to close.
+	serverSide := spec.ServerPolicy != target.KeepAlive
 	if serverSide {
-		// Those still open when the load ended were the client's to close.
 		other -= min(c.AtEnd, other)
 	}
 	var notes []string
 	if other > 0 {
 		notes = append(notes, fmt.Sprintf("closer %s: %d of %d connections did not end with %s first (server FIN %d, client FIN %d, client RST %d, server RST %d)",
-			sc.Closer, other, c.Total(), end, c.ServerFirst, c.ClientFirst, c.ClientRST, c.ServerRST))
+			sc.Closer, other, c.Total(), spec.First, c.ServerFirst, c.ClientFirst, c.ClientRST, c.ServerRST))
 	}
 	if serverSide && c.AtEnd > 0 {
 		notes = append(notes, fmt.Sprintf("%d connections were part-way through their %d requests when the load ended, and the client closed them",
