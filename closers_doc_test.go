@@ -114,7 +114,8 @@ func TestFlagRowsNameEveryCloser(t *testing.T) {
 			}
 			var got []string
 			for _, s := range spans(cells[1]) {
-				if slices.Contains(want, s) {
+				// Defaults named after the list repeat some.
+				if slices.Contains(want, s) && !slices.Contains(got, s) {
 					got = append(got, s)
 				}
 			}
