@@ -267,8 +267,10 @@ type PlanPorts struct {
 	// UsablePorts: above 1 the ports run out.
 	InUse int64   `json:"in_use"`
 	Share float64 `json:"share"`
-	// FourTuples is the connections the pairs allow at one time: usable
-	// ports × pairs.
+	// FourTuples is the 4-tuples connect() cycles through, and so the
+	// TIME_WAIT sockets the ends can hold: each pair's usable ports, or
+	// only their even half while the ports in use fit in it (connect()
+	// prefers even ports), × pairs.
 	FourTuples int64 `json:"four_tuples"`
 	// MaxSustainableQPS is the ceiling on new requests/s over every pair,
 	// the report's figure when there is one destination; PerPair over one.
@@ -333,7 +335,14 @@ func NewPlan(w Workload, h sockstat.Host, obj sockstat.TimeWaitObject) Plan {
 		p.PerPair.Loopback, p.PerPair.Network = m.ceilings(p.UsablePorts, p.PortHoldS)
 	}
 	p.InUse = int64(math.Round(inUse / pairs))
-	p.FourTuples = int64(p.UsablePorts) * int64(w.Sources*w.Destinations)
+	// connect() prefers even ports (Linux 4.6+), and takes an odd one only
+	// when no even port is free: while the ports in use fit in the even
+	// half, the 4-tuples it cycles through are that half's.
+	inPlay := p.UsablePorts
+	if even := (p.UsablePorts + 1) / 2; inUse/pairs <= float64(even) {
+		inPlay = even
+	}
+	p.FourTuples = int64(inPlay) * int64(w.Sources) * int64(w.Destinations)
 	pl.Needed.PooledConnections = max(int64(math.Ceil(w.Rate*w.LatencyS)), 1)
 	if p.UsablePorts > 0 {
 		p.Share = round(inUse/pairs/float64(p.UsablePorts), 4)

@@ -57,14 +57,14 @@ func TestPlanArithmetic(t *testing.T) {
 			want{300000, 28232, 0, 0, report.HeldByFourTuples, 300005, 10.6264, 5.646, 11, 11, 5, 471, 28204}},
 		// tcp_tw_reuse=2 hands a port back after 1 s on loopback: 5,005
 		// in use. The TIME_WAIT sockets stay until connect() takes their
-		// 4-tuple back: at most one per port.
+		// 4-tuple back, and it cycles through the 14,116 even ports.
 		{"5,000/s on loopback", loadgen.CloserClient,
 			func(w *report.Workload) { w.Rate, w.Regime = 5000, report.RegimeLoopback }, host("2", "1"),
-			want{300000, 28232, 0, 0, report.HeldByFourTuples, 5005, 0.1773, none, 1, 1, 5, 471, 28204}},
+			want{300000, 14116, 0, 0, report.HeldByFourTuples, 5005, 0.1773, none, 1, 1, 5, 471, 28204}},
 		// tcp_tw_reuse=1 applies over a network too.
 		{"5,000/s, tcp_tw_reuse=1", loadgen.CloserClient,
 			func(w *report.Workload) { w.Rate = 5000 }, host("1", "1"),
-			want{300000, 28232, 0, 0, report.HeldByFourTuples, 5005, 0.1773, none, 1, 1, 5, 28204, 28204}},
+			want{300000, 14116, 0, 0, report.HeldByFourTuples, 5005, 0.1773, none, 1, 1, 5, 28204, 28204}},
 		// 11 sources: 27,273 ports each, 96.6%; 300,000 TIME_WAIT is over
 		// tcp_max_tw_buckets, so the kernel keeps 131,072.
 		{"5,000/s over 11 sources", loadgen.CloserClient,
@@ -85,10 +85,12 @@ func TestPlanArithmetic(t *testing.T) {
 			func(w *report.Workload) { w.Rate, w.TimeWaitS, w.TimeWaitFrom = 1000, 30, report.TimeWaitGiven }, host("2", "1"),
 			want{30000, 28232, 0, 0, report.HeldByFourTuples, 30001, 1.0627, 28.232, 2, 2, 1, 941, 28204}},
 		// The server holds the TIME_WAIT and the client's ports come back
-		// after the connection's 1 ms: 28,232 / 0.001 s.
+		// after the connection's 1 ms: 28,232 / 0.001 s. A new SYN on a
+		// 4-tuple takes the server's TIME_WAIT over, and the client cycles
+		// through the even ports: 14,116.
 		{"5,000/s, server closes", loadgen.CloserServer,
 			func(w *report.Workload) { w.Rate = 5000 }, host("2", "1"),
-			want{0, 0, 300000, 28232, report.HeldByFourTuples, 5, 0.0002, none, 1, 1, 5, 28232000, 28232000}},
+			want{0, 0, 300000, 14116, report.HeldByFourTuples, 5, 0.0002, none, 1, 1, 5, 28232000, 28232000}},
 		{"5,000/s, client resets", loadgen.CloserClientRST,
 			func(w *report.Workload) { w.Rate = 5000 }, host("2", "1"),
 			want{0, 0, 0, 0, "", 5, 0.0002, none, 1, 1, 5, 28232000, 28232000}},
