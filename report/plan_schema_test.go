@@ -167,3 +167,45 @@ func TestPlanSchemaDescribesEveryKey(t *testing.T) {
 		t.Errorf("%s lists the closers %v; loadgen has %v", planSchemaFile, got, want)
 	}
 }
+
+// Every key of the schema is named in docs/plan.md, as a code span, so
+// that the page and the contract cannot part.
+func TestPlanKeysDocumented(t *testing.T) {
+	b, err := os.ReadFile(planSchemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile("../docs/plan.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema any
+	if err := json.Unmarshal(b, &schema); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if props, ok := v["properties"].(map[string]any); ok {
+				for k := range props {
+					keys[k] = true
+				}
+			}
+			for _, child := range v {
+				walk(child)
+			}
+		case []any:
+			for _, child := range v {
+				walk(child)
+			}
+		}
+	}
+	walk(schema)
+	for k := range keys {
+		if !strings.Contains(string(page), "`"+k+"`") && !strings.Contains(string(page), "`plans[]."+k+"`") {
+			t.Errorf("docs/plan.md does not name `%s`, a key of %s", k, planSchemaFile)
+		}
+	}
+}
