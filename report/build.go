@@ -233,24 +233,10 @@ func ports(in Input, tw time.Duration, measured bool) Ports {
 	p.ConnectionLifetimeS = res.MeanConnLifetime().Seconds()
 	delay, _ := in.Host.TWReuseDelay()
 	p.ReuseDelayS = delay.Seconds()
-
-	// A port is held for the connection's life, and after it for the
-	// TIME_WAIT if the client closed first, unless tcp_tw_reuse lets
-	// connect() take it back after the reuse delay. tcp_tw_reuse=2 applies
-	// on loopback only, 1 everywhere; both need TCP timestamps.
-	reuse, _ := in.Host.Int(sockstat.SysctlTWReuse)
-	stamps, ok := in.Host.Int(sockstat.SysctlTimestamps)
-	stampsOn := !ok || stamps != 0
-	full := p.ConnectionLifetimeS + p.ClientCloseShare*tw.Seconds()
-	reused := p.ConnectionLifetimeS + p.ClientCloseShare*min(tw, delay).Seconds()
-	p.PortHoldS = Regimes{Loopback: full, Network: full}
-	if stampsOn && (reuse == 1 || reuse == 2) {
-		p.PortHoldS.Loopback = reused
-	}
-	if stampsOn && reuse == 1 {
-		p.PortHoldS.Network = reused
-	}
-	p.PortsPerQPS = full * p.ConnectionsPerRequest
+	cost := portModel{ConnectionsPerRequest: p.ConnectionsPerRequest, LifetimeS: p.ConnectionLifetimeS,
+		ClientCloseShare: p.ClientCloseShare, TimeWaitS: p.TimeWaitS, ReuseDelayS: p.ReuseDelayS}
+	p.PortHoldS = cost.hold(in.Host)
+	p.PortsPerQPS = cost.portsPerQPS()
 
 	lo, hi, err := in.Host.PortRange()
 	if err == nil {
@@ -287,8 +273,7 @@ func ports(in Input, tw time.Duration, measured bool) Ports {
 	if err != nil {
 		return p
 	}
-	p.MaxSustainableQPS.Loopback = ceiling(p.UsablePorts, p.PortHoldS.Loopback*p.ConnectionsPerRequest)
-	p.MaxSustainableQPS.Network = ceiling(p.UsablePorts, p.PortHoldS.Network*p.ConnectionsPerRequest)
+	p.MaxSustainableQPS.Loopback, p.MaxSustainableQPS.Network = cost.ceilings(p.UsablePorts, p.PortHoldS)
 	return p
 }
 

@@ -71,18 +71,10 @@ func (c *Compiler) Compile(text, source string) (*Check, error) {
 		check.Source = source
 		return &check, nil
 	}
-	if len(text) > MaxExprLen {
-		return nil, fmt.Errorf("an expression of %d bytes: at most %d", len(text), MaxExprLen)
-	}
-	tree, err := expr.Compile(text, expr.Env(figureEnv()), expr.AsBool())
+	check, err := compileOver(figureEnv(), text, source)
 	if err != nil {
-		var fe *file.Error
-		if errors.As(err, &fe) {
-			return nil, fmt.Errorf("%s (column %d)", fe.Message, fe.Column+1)
-		}
 		return nil, err
 	}
-	check := &Check{Expr: text, Source: source, prog: tree, figures: figuresIn(tree.Node())}
 	if c.progs == nil {
 		c.progs = map[string]*Check{}
 	}
@@ -90,17 +82,39 @@ func (c *Compiler) Compile(text, source string) (*Check, error) {
 	return check, nil
 }
 
+// compileOver compiles an expectation over the figures whose names and
+// types env gives: a run's, or a plan's.
+func compileOver(env types.Map, text, source string) (*Check, error) {
+	if len(text) > MaxExprLen {
+		return nil, fmt.Errorf("an expression of %d bytes: at most %d", len(text), MaxExprLen)
+	}
+	tree, err := expr.Compile(text, expr.Env(env), expr.AsBool())
+	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("%s (column %d)", fe.Message, fe.Column+1)
+		}
+		return nil, err
+	}
+	return &Check{Expr: text, Source: source, prog: tree, figures: figuresIn(tree.Node())}, nil
+}
+
 // Eval checks the expectation against a run. The figures it names are
 // kept with their values, so that a failure can say what they were. An
 // expression that cannot be evaluated (a figure that is null in this run,
 // such as a ceiling a keep-alive pool does not have) fails.
 func (c *Check) Eval(r *Run) Expectation {
-	e := Expectation{Expr: c.Expr, Source: c.Source, Values: map[string]any{}}
 	env, err := figureValues(r)
 	if err != nil {
-		e.Error = err.Error()
-		return e
+		return Expectation{Expr: c.Expr, Source: c.Source, Values: map[string]any{}, Error: err.Error()}
 	}
+	return c.evalOver(env, "not measured in this run (see its notes)")
+}
+
+// evalOver checks the expectation against figures; null says why a
+// figure can be null.
+func (c *Check) evalOver(env map[string]any, null string) Expectation {
+	e := Expectation{Expr: c.Expr, Source: c.Source, Values: map[string]any{}}
 	for _, f := range c.figures {
 		if v, ok := lookup(env, f); ok {
 			e.Values[f] = v
@@ -108,22 +122,23 @@ func (c *Check) Eval(r *Run) Expectation {
 	}
 	out, err := expr.Run(c.prog, env)
 	if err != nil {
-		e.Error = evalError(err, e.Values)
+		e.Error = evalError(err, e.Values, null)
 		return e
 	}
 	e.OK, _ = out.(bool)
 	if !e.OK {
 		// A comparison with a null (nil == 0) is false, not an error: say
 		// why all the same.
-		if msg := nullFigures(e.Values); msg != "" {
+		if msg := nullFigures(e.Values, null); msg != "" {
 			e.Error = msg
 		}
 	}
 	return e
 }
 
-// nullFigures names the figures among values that are null in this run.
-func nullFigures(values map[string]any) string {
+// nullFigures names the figures among values that are null, and says why
+// they can be.
+func nullFigures(values map[string]any, why string) string {
 	var null []string
 	for _, f := range slices.Sorted(maps.Keys(values)) {
 		if values[f] == nil {
@@ -133,15 +148,15 @@ func nullFigures(values map[string]any) string {
 	if len(null) == 0 {
 		return ""
 	}
-	return strings.Join(null, ", ") + " null: not measured in this run (see its notes)"
+	return strings.Join(null, ", ") + " null: " + why
 }
 
 // evalError says why an expression could not be evaluated: a figure that
 // is null in this run (a ceiling without connections, a ratio a short run
 // cannot give), or else the first line of expr's message, without its
 // drawing of the expression.
-func evalError(err error, values map[string]any) string {
-	if msg := nullFigures(values); msg != "" {
+func evalError(err error, values map[string]any, null string) string {
+	if msg := nullFigures(values, null); msg != "" {
 		return msg
 	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
@@ -485,14 +500,15 @@ func fillZero(dst, proto map[string]any) {
 	}
 }
 
-func toMap(r *Run) (map[string]any, error) {
-	b, err := json.Marshal(r)
+// toMap returns v (a run or a plan) as its JSON decodes.
+func toMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("report: encode run: %w", err)
+		return nil, fmt.Errorf("report: encode figures: %w", err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("report: decode run: %w", err)
+		return nil, fmt.Errorf("report: decode figures: %w", err)
 	}
 	return m, nil
 }
