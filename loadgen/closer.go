@@ -37,6 +37,9 @@ const (
 // CloserSpec is what a closer means.
 type CloserSpec struct {
 	Closer Closer
+	// Summary says in a line what the closer does and where the TIME_WAIT
+	// goes, for plans and lists.
+	Summary string
 	// Hint says in a word or two what the name does not, for flag help;
 	// "" if the name says it all.
 	Hint string
@@ -68,6 +71,7 @@ type CloserSpec struct {
 var closerTable = []CloserSpec{
 	{
 		Closer:       CloserClient,
+		Summary:      "the client closes after the response (TIME_WAIT on the client)",
 		First:        "the client's FIN",
 		ServerPolicy: target.KeepAlive,
 		how: map[Protocol]string{
@@ -82,6 +86,7 @@ var closerTable = []CloserSpec{
 	},
 	{
 		Closer:       CloserServer,
+		Summary:      "the server closes first (TIME_WAIT on the server), as with ab",
 		First:        "the server's FIN",
 		ServerPolicy: target.Close,
 		how: map[Protocol]string{
@@ -94,6 +99,7 @@ var closerTable = []CloserSpec{
 	},
 	{
 		Closer:       CloserClientRST,
+		Summary:      "the client resets with SO_LINGER 0 (no TIME_WAIT on either end)",
 		Hint:         "SO_LINGER 0",
 		First:        "the client's RST",
 		ServerPolicy: target.KeepAlive,
@@ -106,6 +112,7 @@ var closerTable = []CloserSpec{
 	},
 	{
 		Closer:       CloserServerRST,
+		Summary:      "the server resets (the built-in target; no TIME_WAIT on either end)",
 		Hint:         "the built-in target resets",
 		First:        "the server's RST",
 		ServerPolicy: target.Reset,
@@ -117,6 +124,7 @@ var closerTable = []CloserSpec{
 	},
 	{
 		Closer:       CloserNone,
+		Summary:      "keep-alive: connections are reused, closed by the client at the end",
 		Hint:         "keep-alive",
 		First:        "the client's FIN, at the end of the run",
 		ServerPolicy: target.KeepAlive,
