@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -367,6 +368,38 @@ func TestOpenLoopElapsedIsTheSchedule(t *testing.T) {
 		if res.Requests != tc.requests || res.Elapsed < tc.elapsed || res.Elapsed > tc.elapsed+200*time.Millisecond {
 			t.Errorf("rate %g, -d %v, -n %d: %d requests in %v; want %d in %v", tc.rate, tc.d, tc.n,
 				res.Requests, res.Elapsed, tc.requests, tc.elapsed)
+		}
+	}
+}
+
+// Rates and counts that a run could not honour are refused before it
+// starts: NaN and infinite rates, rates past what one pacer can hand out,
+// more connections than a process holds, a timeout shorter than a connect.
+func TestValidateBoundsRatesAndCounts(t *testing.T) {
+	base := loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: "http://127.0.0.1:1/",
+		Concurrency: 1, Duration: time.Second, Timeout: time.Second}
+	for _, tc := range []struct {
+		name    string
+		edit    func(*loadgen.Config)
+		wantErr string
+	}{
+		{"rate 1e19", func(c *loadgen.Config) { c.Rate = 1e19 }, "rate: 1e+19: want at most 1e+07 requests per second"},
+		{"rate NaN", func(c *loadgen.Config) { c.Rate = math.NaN() }, "rate: NaN"},
+		{"rate +Inf", func(c *loadgen.Config) { c.Rate = math.Inf(1) }, "rate: +Inf"},
+		{"rate below one per 1,000 s", func(c *loadgen.Config) { c.Rate = 1e-9 }, "rate: 1e-09"},
+		{"the highest rate", func(c *loadgen.Config) { c.Rate = loadgen.MaxRate }, ""},
+		{"the lowest rate", func(c *loadgen.Config) { c.Rate = loadgen.MinRate }, ""},
+		{"concurrency 1e9", func(c *loadgen.Config) { c.Concurrency = 1e9 }, "concurrency: 1000000000: want 1 to"},
+		{"the highest concurrency", func(c *loadgen.Config) { c.Concurrency = loadgen.MaxConcurrency }, ""},
+	} {
+		cfg := base
+		tc.edit(&cfg)
+		err := cfg.Validate()
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: Validate() = %v; want nil", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: Validate() = %v; want an error with %q", tc.name, err, tc.wantErr)
 		}
 	}
 }

@@ -333,14 +333,19 @@ const endGrace = 50 * time.Millisecond
 // before the end of the duration, at most the request count.
 func (g *Generator) intended() int64 {
 	n := int64(math.MaxInt64)
-	if g.cfg.Duration > 0 {
-		// Send i is due at i/rate; the last one due before the duration.
-		n = int64(math.Ceil(g.cfg.Duration.Seconds() * g.cfg.Rate))
-		for n > 0 && dueAt(g.cfg.Rate, n-1) >= g.cfg.Duration {
-			n--
-		}
-		for dueAt(g.cfg.Rate, n) < g.cfg.Duration {
-			n++
+	// Send i is due at i/rate: count those due before the duration. The
+	// count is capped at what an int64 holds before it becomes one (Validate
+	// bounds the rate, but the arithmetic must not depend on it), and
+	// dueAt's rounding moves it by a send or two at most.
+	if d := g.cfg.Duration; d > 0 {
+		if f := math.Ceil(d.Seconds() * g.cfg.Rate); f < math.MaxInt64 {
+			n = int64(f)
+			for n > 0 && dueAt(g.cfg.Rate, n-1) >= d {
+				n--
+			}
+			for n < math.MaxInt64 && dueAt(g.cfg.Rate, n) < d {
+				n++
+			}
 		}
 	}
 	if g.cfg.Requests > 0 {
