@@ -75,6 +75,12 @@ type Config struct {
 	// Sources are local addresses to spread connections over, in turn;
 	// none leaves the choice to the kernel.
 	Sources []netip.Addr
+	// MaxHeaderBytes and MaxBodyBytes bound each HTTP response's header
+	// block (interim responses and trailers included) and its body; 0 is
+	// DefaultMaxHeaderBytes and DefaultMaxBodyBytes. A response past
+	// either fails as header_too_large or body_too_large.
+	MaxHeaderBytes int
+	MaxBodyBytes   int64
 }
 
 // Target is a parsed http:// or tcp:// target.

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -20,6 +21,9 @@ type Generator struct {
 	keepReq  []byte
 	lastReq  []byte
 	perConn  int // requests per connection; 0 keeps connections alive
+	// The bounds on a response, with the defaults applied.
+	maxHeader int
+	maxBody   int64
 	// dialers has one dialer per source address, or one without.
 	dialers  []net.Dialer
 	nextDial atomic.Uint64
@@ -83,12 +87,14 @@ func New(cfg Config) (*Generator, error) {
 		return nil, err
 	}
 	g := &Generator{
-		cfg:      cfg,
-		addr:     addr,
-		addrPort: addr.String(),
-		perConn:  max(cfg.RequestsPerConn, 1),
-		latency:  newRecorder(),
-		lag:      newRecorder(),
+		cfg:       cfg,
+		addr:      addr,
+		addrPort:  addr.String(),
+		perConn:   max(cfg.RequestsPerConn, 1),
+		maxHeader: cmp.Or(cfg.MaxHeaderBytes, DefaultMaxHeaderBytes),
+		maxBody:   cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes),
+		latency:   newRecorder(),
+		lag:       newRecorder(),
 	}
 	if cfg.Closer == CloserNone {
 		g.perConn = 0

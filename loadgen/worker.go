@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // peer is what the client can see of the server's end of a connection.
@@ -45,7 +43,7 @@ type worker struct {
 	due        time.Time // the current request's intended start
 	wire       wire      // conn, as br reads it
 	br         *bufio.Reader
-	resp       fasthttp.Response
+	resp       responseReader // reads br
 
 	// current is conn, published for the generator to cut off when the run
 	// is interrupted.
@@ -74,9 +72,11 @@ type worker struct {
 }
 
 func newWorker(g *Generator) *worker {
+	br := bufio.NewReaderSize(nil, 4096)
 	w := &worker{
 		g:             g,
-		br:            bufio.NewReaderSize(nil, 4096),
+		br:            br,
+		resp:          responseReader{br: br, maxHeader: g.maxHeader, maxBody: g.maxBody},
 		statuses:      make(map[int]int64, 4),
 		latency:       batch{to: g.latency},
 		lag:           batch{to: g.lag},
@@ -160,7 +160,7 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	w.completed.Add(1)
 	w.latency.record(end.Sub(from))
 	if cfg.Protocol == HTTP10 || cfg.Protocol == HTTP11 {
-		code := w.resp.StatusCode()
+		code := w.resp.status
 		w.statuses[code]++
 		if code >= 400 {
 			w.count(ErrHTTPStatus, nil)
@@ -265,18 +265,10 @@ func (w *worker) exchange(last bool, deadline time.Time) (serverCloses bool, err
 	if err := w.send(req, last, deadline, true); err != nil {
 		return false, err
 	}
-	// fasthttp reports any error on a response's first byte as io.EOF; a
-	// peek first keeps an RST an RST.
-	if _, err := w.br.Peek(1); err != nil {
+	if err := w.resp.read(); err != nil {
 		return false, err
 	}
-	if err := w.resp.Read(w.br); err != nil {
-		if Classify(err) == ErrOther {
-			return false, &badResponseError{err}
-		}
-		return false, err
-	}
-	return w.resp.ConnectionClose(), nil
+	return w.resp.close, nil
 }
 
 // exchangeTCP writes a raw request and reads the response's bytes.

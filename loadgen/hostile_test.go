@@ -1,0 +1,171 @@
+package loadgen_test
+
+import (
+	"math"
+	"net"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twbench/twbench/loadgen"
+)
+
+// streamForever answers a request with head, then writes body (a frame of
+// it) until the client goes away: a body that never ends.
+func streamForever(head, frame string) func(net.Conn) {
+	return func(c net.Conn) {
+		defer c.Close()
+		if !readRequest(c) {
+			return
+		}
+		if _, err := c.Write([]byte(head)); err != nil {
+			return
+		}
+		b := []byte(frame)
+		for {
+			if _, err := c.Write(b); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// allocated returns the bytes the process has allocated so far.
+func allocated() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
+}
+
+// A body longer than the maximum is an error of its own, found where the
+// body enters: at its Content-Length if it has one, or when the bytes read
+// pass the maximum. The body is discarded as it streams, never held: the
+// requests allocate next to nothing, however long the body. (A
+// Content-Length of 100 GB killed the process inside fasthttp; an endless
+// body was buffered until the timeout, 4.2 GB on one connection.)
+func TestBodyPastTheMaximum(t *testing.T) {
+	chunk := strings.Repeat("x", 64<<10)
+	for _, tc := range []struct {
+		name    string
+		serve   func(net.Conn)
+		maxBody int64 // 0: the default, 64 MiB
+	}{
+		{"Content-Length of 100 GB", streamForever("HTTP/1.1 200 OK\r\nContent-Length: 100000000000\r\n\r\n", chunk), 0},
+		{"Content-Length past int64", streamForever("HTTP/1.1 200 OK\r\nContent-Length: 100000000000000000000000\r\n\r\n", chunk), 0},
+		{"endless body read to EOF", streamForever("HTTP/1.1 200 OK\r\n\r\n", chunk), 4 << 20},
+		{"endless chunked body", streamForever("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+			strconv.FormatInt(int64(len(chunk)), 16)+"\r\n"+chunk+"\r\n"), 4 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := rawServer(t, tc.serve)
+			before := allocated()
+			// The timeout is long: the error must be the bound's, not the
+			// timeout's.
+			res := runLoad(t, loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: url,
+				Concurrency: 2, Requests: 4, Timeout: 20 * time.Second, MaxBodyBytes: tc.maxBody})
+			if got := nonZero(res.Errors); len(got) != 1 || got["body_too_large"] != 4 {
+				t.Errorf("errors = %v (%q); want 4 body_too_large", got, res.FirstError)
+			}
+			if res.Requests != 0 || res.Connections != 4 || res.Closes.Total() != 4 {
+				t.Errorf("requests %d, connections %d, closes %+v; want 0, 4 and 4", res.Requests, res.Connections, res.Closes)
+			}
+			if n := allocated() - before; n > 16<<20 {
+				t.Errorf("the run allocated %d MiB; want the body discarded as it streams", n>>20)
+			}
+		})
+	}
+}
+
+// --timeout is a deadline on the whole request, kept whatever the server
+// sends: a body that trickles forever ends at it.
+func TestTimeoutIsADeadline(t *testing.T) {
+	trickle := func(head, frame string) func(net.Conn) {
+		return func(c net.Conn) {
+			defer c.Close()
+			if !readRequest(c) {
+				return
+			}
+			if _, err := c.Write([]byte(head)); err != nil {
+				return
+			}
+			for {
+				if _, err := c.Write([]byte(frame)); err != nil {
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		serve   func(net.Conn)
+		maxBody int64
+	}{
+		{"a body read to EOF", trickle("HTTP/1.0 200 OK\r\n\r\n", "x"), 0},
+		{"a chunked body", trickle("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "1\r\nx\r\n"), 0},
+		{"a header", trickle("HTTP/1.1 200 OK\r\n", "X-A: b\r\n"), 0},
+		// Gigabytes a second, with no bound to reach first.
+		{"a fast endless body", streamForever("HTTP/1.0 200 OK\r\n\r\n", strings.Repeat("x", 64<<10)), math.MaxInt64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := rawServer(t, tc.serve)
+			began := time.Now()
+			res := runLoad(t, loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: url,
+				Concurrency: 1, Requests: 2, Timeout: 500 * time.Millisecond, MaxBodyBytes: tc.maxBody})
+			took := time.Since(began)
+			if got := nonZero(res.Errors); len(got) != 1 || got["timeout"] != 2 {
+				t.Errorf("errors = %v (%q); want 2 timeouts", got, res.FirstError)
+			}
+			// Slack for a loaded machine under -race; a body held whole
+			// overran by seconds.
+			if took > 1600*time.Millisecond {
+				t.Errorf("two requests of a 500ms timeout took %v", took)
+			}
+		})
+	}
+}
+
+// A header block of a few KiB, as a Content-Security-Policy makes, is read
+// (curl takes it); one past the maximum is an error of its own. (Anything
+// past fasthttp's 4 KiB read buffer failed as bad_response.)
+func TestLargeHeaders(t *testing.T) {
+	csp := "Content-Security-Policy: default-src 'self'; script-src " + strings.Repeat("https://cdn.example.com/a ", 172) + "\r\n"
+	if len(csp) < 4500 {
+		t.Fatalf("the header is %d bytes; want 4,500", len(csp))
+	}
+	answer := func(resp string) func(net.Conn) {
+		return func(c net.Conn) {
+			defer c.Close()
+			for readRequest(c) {
+				if _, err := c.Write([]byte(resp)); err != nil {
+					return
+				}
+			}
+		}
+	}
+	many := strings.Repeat("X-Filler: "+strings.Repeat("y", 90)+"\r\n", 700) // 70 KB
+	for _, tc := range []struct {
+		name   string
+		resp   string
+		errors map[string]int64
+	}{
+		{"a 4,500-byte header", "HTTP/1.1 200 OK\r\n" + csp + "Content-Length: 2\r\n\r\nok", map[string]int64{}},
+		{"60 KB of headers", "HTTP/1.1 200 OK\r\n" + many[:600*102] + "Content-Length: 2\r\n\r\nok", map[string]int64{}},
+		{"70 KB of headers", "HTTP/1.1 200 OK\r\n" + many + "Content-Length: 2\r\n\r\nok", map[string]int64{"header_too_large": 3}},
+		{"a 70 KB header line", "HTTP/1.1 200 OK\r\nX-Long: " + strings.Repeat("z", 70<<10) + "\r\nContent-Length: 2\r\n\r\nok", map[string]int64{"header_too_large": 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := rawServer(t, answer(tc.resp))
+			res := runLoad(t, loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
+				Concurrency: 1, Requests: 3, Timeout: 2 * time.Second})
+			if got := nonZero(res.Errors); len(got) != len(tc.errors) || got["header_too_large"] != tc.errors["header_too_large"] {
+				t.Errorf("errors = %v (%q); want %v", got, res.FirstError, tc.errors)
+			}
+			if want := 3 - tc.errors["header_too_large"]; res.Requests != want {
+				t.Errorf("requests = %d; want %d", res.Requests, want)
+			}
+		})
+	}
+}
