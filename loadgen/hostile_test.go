@@ -1,6 +1,7 @@
 package loadgen_test
 
 import (
+	"io"
 	"math"
 	"net"
 	"runtime"
@@ -165,6 +166,68 @@ func TestLargeHeaders(t *testing.T) {
 			}
 			if want := 3 - tc.errors["header_too_large"]; res.Requests != want {
 				t.Errorf("requests = %d; want %d", res.Requests, want)
+			}
+		})
+	}
+}
+
+// A server that sends more than its response is counted the same way
+// whatever the closer, as the README promises: the request succeeded, and
+// its connection's close failed (bad_response). The connection is not used
+// again: the bytes would be read as the next response. (With closer client
+// nothing was counted; with none every second request failed as
+// bad_response.)
+func TestBytesAfterTheResponse(t *testing.T) {
+	const n = 6
+	httpExtra := func(c net.Conn) {
+		defer c.Close()
+		for readRequest(c) {
+			if _, err := c.Write([]byte(okResponse + "EXTRA")); err != nil {
+				return
+			}
+		}
+	}
+	tcpExtra := func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 64)
+		for {
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return
+			}
+			if _, err := c.Write(append(buf, "EXTRA"...)); err != nil {
+				return
+			}
+		}
+	}
+	for _, tc := range []struct {
+		protocol loadgen.Protocol
+		closer   loadgen.Closer
+		serve    func(net.Conn)
+	}{
+		{loadgen.HTTP11, loadgen.CloserClient, httpExtra},
+		{loadgen.HTTP11, loadgen.CloserClientRST, httpExtra},
+		{loadgen.HTTP11, loadgen.CloserNone, httpExtra},
+		{loadgen.HTTP11, loadgen.CloserServer, httpExtra},
+		{loadgen.TCP, loadgen.CloserClient, tcpExtra},
+		{loadgen.TCP, loadgen.CloserNone, tcpExtra},
+	} {
+		t.Run(string(tc.protocol)+"/"+string(tc.closer), func(t *testing.T) {
+			url := rawServer(t, tc.serve)
+			cfg := loadgen.Config{Protocol: tc.protocol, Closer: tc.closer, Target: url,
+				Concurrency: 1, Requests: n, Timeout: 300 * time.Millisecond}
+			if tc.protocol == loadgen.TCP {
+				cfg.Target = "tcp" + strings.TrimSuffix(strings.TrimPrefix(url, "http"), "/")
+				cfg.RequestSize, cfg.ResponseSize = 64, 64
+			}
+			res := runLoad(t, cfg)
+			if res.Requests != n || res.ErrorCount() != 0 {
+				t.Errorf("requests %d, errors %v (%q); want %d and none", res.Requests, nonZero(res.Errors), res.FirstError, n)
+			}
+			if got := nonZero(res.CloseErrors); len(got) != 1 || got["bad_response"] != n {
+				t.Errorf("close errors = %v; want %d bad_response, one per connection", got, n)
+			}
+			if res.Connections != n || res.Closes.Total() != n || res.Closes.ServerFirst+res.Closes.ServerRST != 0 {
+				t.Errorf("connections %d, closes %+v; want %d, each closed by the client", res.Connections, res.Closes, n)
 			}
 		})
 	}

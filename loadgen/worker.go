@@ -116,7 +116,7 @@ func (w *worker) run(ctx context.Context, ticks <-chan time.Duration) {
 	}
 	if w.conn != nil { // a keep-alive connection, closed at the end as promised
 		w.closes.AtEnd++
-		w.hangUp(w.g.cfg.Closer == CloserClientRST)
+		w.hangUpAfterResponse(w.g.cfg.Closer == CloserClientRST)
 	}
 	w.latency.flush()
 	w.lag.flush()
@@ -176,8 +176,22 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 		// The server said it would close, or was asked to: wait for it,
 		// so its FIN comes first even if it is slow to send it.
 		w.awaitClose()
-	case last:
-		w.hangUp(closer == CloserClientRST)
+	case last || w.br.Buffered() > 0:
+		// Bytes after the response: the server sent more than its
+		// response, and they would be read as the next one. The
+		// connection is not used again, whatever the closer.
+		w.hangUpAfterResponse(closer == CloserClientRST)
+	}
+}
+
+// hangUpAfterResponse closes a connection whose last response was read in
+// full, counting a close error if the server sent more than its response:
+// bytes read with it, or waiting in the kernel (which then answers close()
+// with RST).
+func (w *worker) hangUpAfterResponse(rst bool) {
+	extra := w.br.Buffered() > 0
+	if w.hangUp(rst) == peerSentData || extra {
+		w.closeErrors[ErrBadResponse]++
 	}
 }
 
@@ -405,8 +419,8 @@ func (w *worker) awaitClose() {
 
 // hangUp closes the connection from the client's end, with RST if rst, and
 // records who closed first: the server, if its FIN or RST had already
-// arrived.
-func (w *worker) hangUp(rst bool) {
+// arrived. It returns what it saw of the server's end.
+func (w *worker) hangUp(rst bool) peer {
 	state := peerState(w.wire.raw)
 	if w.halfClosed && state != peerReset {
 		state = peerOpen // whatever came since, the client's FIN came first
@@ -428,6 +442,7 @@ func (w *worker) hangUp(rst bool) {
 		}
 	}
 	w.release()
+	return state
 }
 
 func (w *worker) release() {
