@@ -33,6 +33,13 @@ func TestParseTarget(t *testing.T) {
 		{"http://127.0.0.1:99999/", loadgen.Target{}, `port "99999" is not a TCP port`},
 		{"tcp://127.0.0.1:9", loadgen.Target{Scheme: "tcp", Host: "127.0.0.1:9", Name: "127.0.0.1", Port: 9, Path: "/"}, ""},
 		{"tcp://[::1]:9/", loadgen.Target{Scheme: "tcp", Host: "[::1]:9", Name: "::1", Port: 9, Path: "/"}, ""},
+		// The query as a request line may carry it: url leaves it as given.
+		{"http://127.0.0.1:8080/p?q=ä ö", loadgen.Target{Scheme: "http", Host: "127.0.0.1:8080", Name: "127.0.0.1", Port: 8080, Path: "/p?q=%C3%A4%20%C3%B6"}, ""},
+		{"http://127.0.0.1/a b?x=\"<>{}|\\^`", loadgen.Target{Scheme: "http", Host: "127.0.0.1", Name: "127.0.0.1", Port: 80, Path: "/a%20b?x=%22%3C%3E%7B%7D%7C%5C%5E%60"}, ""},
+		{"http://127.0.0.1/?q=%41%e4&r=a+b/c?d:e@f!$'()*,;=-._~", loadgen.Target{Scheme: "http", Host: "127.0.0.1", Name: "127.0.0.1", Port: 80, Path: "/?q=%41%e4&r=a+b/c?d:e@f!$'()*,;=-._~"}, ""},
+		{"http://127.0.0.1/p?#frag", loadgen.Target{Scheme: "http", Host: "127.0.0.1", Name: "127.0.0.1", Port: 80, Path: "/p?"}, ""},
+		{"http://127.0.0.1/?q=%zz", loadgen.Target{}, `invalid escape "%zz" in the query`},
+		{"http://127.0.0.1/?q=%4", loadgen.Target{}, `invalid escape "%4" in the query`},
 		{"tcp://127.0.0.1", loadgen.Target{}, "needs a port"},
 		{"tcp://127.0.0.1:9/x", loadgen.Target{}, "with no path"},
 	} {

@@ -1,6 +1,7 @@
 package loadgen_test
 
 import (
+	"bufio"
 	"io"
 	"math"
 	"net"
@@ -230,5 +231,28 @@ func TestBytesAfterTheResponse(t *testing.T) {
 				t.Errorf("connections %d, closes %+v; want %d, each closed by the client", res.Connections, res.Closes, n)
 			}
 		})
+	}
+}
+
+// The request line carries the target's query escaped: a space or UTF-8
+// in it would make a broken request line.
+func TestRequestLineEscapesTheQuery(t *testing.T) {
+	lines := make(chan string, 1)
+	url := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			return
+		}
+		lines <- line
+		c.Write([]byte("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"))
+	})
+	res := runLoad(t, loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserServer, Target: url + "p?q=ä ö",
+		Concurrency: 1, Requests: 1, Timeout: time.Second})
+	if res.Requests != 1 {
+		t.Errorf("requests %d, errors %q; want 1", res.Requests, res.FirstError)
+	}
+	if got, want := <-lines, "GET /p?q=%C3%A4%20%C3%B6 HTTP/1.1\r\n"; got != want {
+		t.Errorf("request line %q; want %q", got, want)
 	}
 }
