@@ -398,6 +398,8 @@ func TestValidateBoundsRatesAndCounts(t *testing.T) {
 		{"the lowest rate", func(c *loadgen.Config) { c.Rate = loadgen.MinRate }, ""},
 		{"concurrency 1e9", func(c *loadgen.Config) { c.Concurrency = 1e9 }, "concurrency: 1000000000: want 1 to"},
 		{"the highest concurrency", func(c *loadgen.Config) { c.Concurrency = loadgen.MaxConcurrency }, ""},
+		{"timeout 1ns", func(c *loadgen.Config) { c.Timeout = 1 }, "timeout: 1ns: want at least 1ms"},
+		{"timeout 1ms", func(c *loadgen.Config) { c.Timeout = time.Millisecond }, ""},
 		{"max header bytes 100", func(c *loadgen.Config) { c.MaxHeaderBytes = 100 }, "max_header_bytes: 100: want 0 (the default, 65536) or 1024 to 1048576"},
 		{"max header bytes 2 MiB", func(c *loadgen.Config) { c.MaxHeaderBytes = 2 << 20 }, "max_header_bytes: 2097152"},
 		{"max header bytes 1 MiB", func(c *loadgen.Config) { c.MaxHeaderBytes = 1 << 20 }, ""},

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/twbench/twbench/loadgen"
 )
 
@@ -255,4 +257,51 @@ func TestRequestLineEscapesTheQuery(t *testing.T) {
 	if got, want := <-lines, "GET /p?q=%C3%A4%20%C3%B6 HTTP/1.1\r\n"; got != want {
 		t.Errorf("request line %q; want %q", got, want)
 	}
+}
+
+// A closed loop whose requests fail at once backs off, as it does when
+// ports run out, instead of counting failures at the loop's speed: 2
+// workers for 1 s make at most 2 × 100 attempts. (A refused port gave 23k
+// ECONNREFUSED a second from 2 workers.)
+func TestClosedLoopBacksOffWhenRequestsFailAtOnce(t *testing.T) {
+	refused := refusingPort(t)
+	closing := rawServer(t, func(c net.Conn) { c.Close() })
+	for _, tc := range []struct {
+		name, url string
+	}{
+		{"a refused port", refused},
+		// ECONNRESET, EPIPE or unexpected_eof, as the close and the request
+		// cross.
+		{"a server that closes at once", closing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runLoad(t, loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: tc.url,
+				Concurrency: 2, Duration: time.Second, Timeout: time.Second})
+			if n := res.ErrorCount(); n == 0 || n > 2*110 {
+				t.Errorf("errors %v; want some, at most %d", nonZero(res.Errors), 2*110)
+			}
+		})
+	}
+}
+
+// refusingPort returns the URL of a port on 127.0.0.1 that refuses every
+// connection, and that no other test's server can take meanwhile: a socket
+// bound to it that does not listen. (A listener's port, once closed, may go
+// to a server of a test running beside this one, which would then count
+// these connects.)
+func refusingPort(t *testing.T) string {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(sa.(*unix.SockaddrInet4).Port) + "/"
 }

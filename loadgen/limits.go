@@ -1,6 +1,9 @@
 package loadgen
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // Bounds on what a Config may ask for, beyond those of validate.go: a value
 // past them could not be honoured, and is refused before the run.
@@ -15,6 +18,10 @@ const (
 	// might mean (net/http's server takes 1 MB).
 	MinHeaderBytes = 1 << 10
 	MaxHeaderBytes = 1 << 20
+	// MinTimeout bounds Timeout from below: a connect on loopback takes
+	// tens of microseconds, and a shorter timeout fails every request at
+	// once.
+	MinTimeout = time.Millisecond
 )
 
 // The fields of the bounds on a response, as problems name them (the
@@ -28,6 +35,9 @@ const (
 func (c Config) limitProblems(p *problems) {
 	if math.IsNaN(c.Rate) || c.Rate > MaxRate {
 		p.add(FieldRate, "%g: want at most %g requests per second, what one pacer can hand out", c.Rate, float64(MaxRate))
+	}
+	if c.Timeout > 0 && c.Timeout < MinTimeout {
+		p.add(FieldTimeout, "%v: want at least %v: a connect takes longer", c.Timeout, MinTimeout)
 	}
 	if n := c.MaxHeaderBytes; n != 0 && (n < MinHeaderBytes || n > MaxHeaderBytes) {
 		p.add(FieldMaxHeaderBytes, "%d: want 0 (the default, %d) or %d to %d", n, DefaultMaxHeaderBytes, MinHeaderBytes, MaxHeaderBytes)

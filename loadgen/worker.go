@@ -128,6 +128,7 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	deadline := begin.Add(w.g.cfg.Timeout)
 	w.due = from
 	if w.conn == nil && !w.dial(ctx, begin) {
+		w.backOff(ctx, begin)
 		return
 	}
 	w.connReqs++
@@ -154,6 +155,7 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	if err != nil {
 		w.fail(err)
 		w.closeFailed(err)
+		w.backOff(ctx, begin)
 		return
 	}
 	w.requests++
@@ -209,7 +211,6 @@ func (w *worker) dial(ctx context.Context, begin time.Time) bool {
 			return false
 		}
 		w.fail(err)
-		w.pauseAfter(ctx, err)
 		return false
 	}
 	tc := c.(*net.TCPConn)
@@ -227,19 +228,21 @@ func (w *worker) dial(ctx context.Context, begin time.Time) bool {
 	return true
 }
 
-// exhaustedPause is how long a closed-loop worker waits after connect()
-// found no port or no descriptor. Without it each worker would retry at
-// once, spin a core on failing system calls and count tens of thousands
-// of "requests" a second that are only the loop's speed.
-const exhaustedPause = 10 * time.Millisecond
+// failPause is the least time a failed closed-loop attempt takes. A
+// worker whose connects or requests fail at once (no free port or
+// descriptor, a refused port, a server that resets every connection) would
+// otherwise retry at once, spin a core on failing system calls and count
+// tens of thousands of failures a second that are only the loop's speed.
+const failPause = 10 * time.Millisecond
 
-// pauseAfter waits, in closed loop, after a connect that failed for want
-// of a port or a descriptor.
-func (w *worker) pauseAfter(ctx context.Context, err error) {
-	if w.g.cfg.Rate > 0 || !(errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)) {
+// backOff waits, in closed loop, after a failed attempt that began at
+// begin, for the rest of failPause. In open loop the pacer sets the pace.
+func (w *worker) backOff(ctx context.Context, begin time.Time) {
+	wait := failPause - time.Since(begin)
+	if w.g.cfg.Rate > 0 || wait <= 0 {
 		return
 	}
-	t := time.NewTimer(exhaustedPause)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:
