@@ -39,7 +39,8 @@ type Generator struct {
 	end       time.Time // zero without a duration
 	claimed   atomic.Int64
 	stopping  atomic.Bool // no request starts
-	aborting  atomic.Bool // requests in flight are cut off
+	aborting  atomic.Bool // interrupted: requests in flight are cut off
+	ending    atomic.Bool // the duration is over: requests in flight are cut off
 	failed    atomic.Int64
 
 	// onset holds, for each error class, the progress when the class was
@@ -147,16 +148,31 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	if g.cfg.Duration > 0 {
 		g.end = g.start.Add(g.cfg.Duration)
 	}
+	// Each worker has a context of its own: a dial registers its timeout
+	// with its context's parent, and on the run's context every dial of
+	// every worker would queue for its one lock. Cancelling it cuts off the
+	// worker's dial in progress. They are made before anything can cut.
+	wctx := make([]context.Context, len(g.workers))
+	for i, w := range g.workers {
+		wctx[i], w.cancel = context.WithCancel(ctx)
+	}
 	stop := context.AfterFunc(ctx, g.abort)
 	defer stop()
+	if g.cfg.Duration > 0 {
+		end := time.AfterFunc(time.Until(g.end.Add(endGrace)), g.endNow)
+		defer end.Stop()
+	}
 
 	var ticks chan time.Duration
 	if g.cfg.Rate > 0 {
 		ticks = make(chan time.Duration)
 	}
 	var wg sync.WaitGroup
-	for _, w := range g.workers {
-		wg.Go(func() { w.run(ctx, ticks) })
+	for i, w := range g.workers {
+		wg.Go(func() {
+			defer w.cancel()
+			w.run(wctx[i], ticks)
+		})
 	}
 	timeline := g.keepTimeline()
 	var ps pacerStats
@@ -367,13 +383,35 @@ func (g *Generator) abort() {
 		g.abortedAt.Store(int64(time.Since(g.start)))
 		g.aborting.Store(true)
 		g.stopping.Store(true)
-		past := time.Unix(1, 0)
-		for _, w := range g.workers {
-			if c := w.current.Load(); c != nil {
-				_ = c.SetDeadline(past)
-			}
-		}
+		g.cutInFlight()
 	})
+}
+
+// endNow cuts off the requests still in flight when the duration is over,
+// endGrace after its end, when the pacer drops the sends it is behind
+// with: -d bounds the run, whatever the server does.
+func (g *Generator) endNow() {
+	g.ending.Store(true)
+	g.stopping.Store(true)
+	g.cutInFlight()
+}
+
+// cutOff reports whether requests in flight are being cut off, by an
+// interruption or the end of the duration.
+func (g *Generator) cutOff() bool { return g.aborting.Load() || g.ending.Load() }
+
+// cutInFlight cuts off every request in flight: its connection's deadline
+// is moved to the past, and a dial in progress is cancelled. A worker
+// checks cutOff after it sets a deadline, so that one moved here cannot be
+// overwritten unseen.
+func (g *Generator) cutInFlight() {
+	past := time.Unix(1, 0)
+	for _, w := range g.workers {
+		if c := w.current.Load(); c != nil {
+			_ = c.SetDeadline(past)
+		}
+		w.cancel()
+	}
 }
 
 // collect sums the workers' tallies.
@@ -396,6 +434,7 @@ func (g *Generator) collect() *Result {
 		res.Requests += w.requests
 		res.Connections += w.opened.Load()
 		res.Aborted += w.aborted
+		res.Cut += w.cut
 		for c := range w.errors {
 			res.Errors[c] += w.errors[c].Load()
 			if res.FirstError[c] == "" {

@@ -284,6 +284,48 @@ func TestClosedLoopBacksOffWhenRequestsFailAtOnce(t *testing.T) {
 	}
 }
 
+// -d bounds the run, requests in flight or not: at its end (and the
+// pacer's grace) the requests still in flight are cut off, and counted
+// as cut, not as answered or failed. (Against a silent server, --rate 100
+// -c 4 -d 2s --timeout 6s lasted 6 s.)
+func TestDurationCutsRequestsInFlight(t *testing.T) {
+	silent := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		readRequest(c)
+		time.Sleep(10 * time.Second)
+	})
+	for _, rate := range []float64{0, 100} {
+		g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: silent,
+			Concurrency: 4, Rate: rate, Duration: 500 * time.Millisecond, Timeout: 6 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		began := time.Now()
+		res, err := g.Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(began); took > 1500*time.Millisecond {
+			t.Errorf("rate %g: a 500ms run took %v", rate, took)
+		}
+		if res.Elapsed > time.Second {
+			t.Errorf("rate %g: elapsed %v; want the duration and the pacer's grace", rate, res.Elapsed)
+		}
+		if res.Requests != 0 || res.ErrorCount() != 0 || res.Interrupted || res.Aborted != 0 {
+			t.Errorf("rate %g: requests %d, errors %v (%q), interrupted %v, aborted %d; want none, not interrupted",
+				rate, res.Requests, nonZero(res.Errors), res.FirstError, res.Interrupted, res.Aborted)
+		}
+		// In closed loop, the 4 in flight; in open loop every send made
+		// (a send handed out as the cut runs is cut before its dial).
+		if want := int64(4); res.Cut < want || (rate == 0 && res.Cut != want) || (rate > 0 && res.Cut != res.Scheduled) {
+			t.Errorf("rate %g: cut %d, scheduled %d; want 4, or in open loop all scheduled", rate, res.Cut, res.Scheduled)
+		}
+		if res.Connections != 4 || res.Closes != (loadgen.Closes{ClientFirst: 4}) {
+			t.Errorf("rate %g: connections %d, closes %+v; want 4, closed by the client", rate, res.Connections, res.Closes)
+		}
+	}
+}
+
 // refusingPort returns the URL of a port on 127.0.0.1 that refuses every
 // connection, and that no other test's server can take meanwhile: a socket
 // bound to it that does not listen. (A listener's port, once closed, may go

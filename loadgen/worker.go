@@ -46,8 +46,10 @@ type worker struct {
 	resp       responseReader // reads br
 
 	// current is conn, published for the generator to cut off when the run
-	// is interrupted.
+	// is interrupted or its duration is over; cancel cancels the worker's
+	// context, and with it a dial in progress.
 	current atomic.Pointer[net.TCPConn]
+	cancel  context.CancelFunc
 	// completed, opened and errors are published for progress reports.
 	completed atomic.Int64
 	opened    atomic.Int64
@@ -55,6 +57,7 @@ type worker struct {
 
 	requests    int64
 	aborted     int64
+	cut         int64
 	late        int64
 	closeErrors [NumErrorClasses]int64
 	firstError  [NumErrorClasses]string
@@ -90,10 +93,6 @@ func newWorker(g *Generator) *worker {
 // run sends requests until the run ends: in closed loop back to back, in
 // open loop one per tick from the pacer.
 func (w *worker) run(ctx context.Context, ticks <-chan time.Duration) {
-	// A dial registers its timeout with its context's parent: on the run's
-	// context, every dial of every worker would queue for its one lock.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	if ticks == nil {
 		for {
 			now := time.Now()
@@ -139,7 +138,7 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	switch cfg.Protocol {
 	case Connect: // the handshake was the request
 		err = w.conn.SetDeadline(deadline)
-		if err == nil && w.g.aborting.Load() { // after SetDeadline, so an abort cannot be overwritten
+		if err == nil && w.g.cutOff() { // after SetDeadline, so a cut cannot be overwritten
 			err = errAborted
 		}
 		if err == nil && last && cfg.HalfClose {
@@ -309,7 +308,7 @@ func (w *worker) send(req []byte, last bool, deadline time.Time, read bool) erro
 	if err := w.conn.SetDeadline(deadline); err != nil {
 		return err
 	}
-	if w.g.aborting.Load() { // after SetDeadline, so an abort cannot be overwritten
+	if w.g.cutOff() { // after SetDeadline, so a cut cannot be overwritten
 		return errAborted
 	}
 	halfClose := last && w.g.cfg.HalfClose
@@ -337,17 +336,22 @@ func (w *worker) shutdownWrite() error {
 	return w.conn.CloseWrite()
 }
 
-// interrupted reports whether err is the run's interruption: the abort, or
-// the cancelled context a dial saw before the abort ran.
-func (w *worker) interrupted(err error) bool {
-	return w.g.aborting.Load() || errors.Is(err, context.Canceled)
+// cutOff reports whether err is the generator's cutting off of the
+// requests in flight, or the cancelled context a dial saw before the cut
+// ran.
+func (w *worker) cutOff(err error) bool {
+	return w.g.cutOff() || errors.Is(err, context.Canceled)
 }
 
-// fail counts a failed request; a request cut off by an interruption is
-// not a failure.
+// fail counts a failed request; a request cut off by an interruption or
+// the end of the duration is not a failure, but counted as cut off.
 func (w *worker) fail(err error) {
-	if w.interrupted(err) {
-		w.aborted++
+	if w.cutOff(err) {
+		if w.g.ending.Load() && !w.g.aborting.Load() {
+			w.cut++
+		} else {
+			w.aborted++
+		}
 		return
 	}
 	w.count(Classify(err), err)
@@ -413,7 +417,7 @@ func (w *worker) awaitClose() {
 		w.closeErrors[ErrBadResponse]++
 		w.hangUp(false)
 	default: // the server did not close in time
-		if !w.interrupted(err) {
+		if !w.cutOff(err) {
 			w.closeErrors[Classify(err)]++
 		}
 		w.hangUp(false)
