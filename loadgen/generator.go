@@ -152,9 +152,11 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	// with its context's parent, and on the run's context every dial of
 	// every worker would queue for its one lock. Cancelling it cuts off the
 	// worker's dial in progress. They are made before anything can cut.
+	// The workers' contexts are not the run's: its cancellation reaches
+	// them through abort, which cuts their dials first (cutDial).
 	wctx := make([]context.Context, len(g.workers))
 	for i, w := range g.workers {
-		wctx[i], w.cancel = context.WithCancel(ctx)
+		wctx[i], w.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	}
 	stop := context.AfterFunc(ctx, g.abort)
 	defer stop()
@@ -401,7 +403,8 @@ func (g *Generator) endNow() {
 func (g *Generator) cutOff() bool { return g.aborting.Load() || g.ending.Load() }
 
 // cutInFlight cuts off every request in flight: its connection's deadline
-// is moved to the past, and a dial in progress is cancelled. A worker
+// is moved to the past, and a dial in progress is cut off (cutDial), then
+// cancelled. A worker
 // checks cutOff after it sets a deadline, so that one moved here cannot be
 // overwritten unseen.
 func (g *Generator) cutInFlight() {
@@ -410,6 +413,7 @@ func (g *Generator) cutInFlight() {
 		if c := w.current.Load(); c != nil {
 			_ = c.SetDeadline(past)
 		}
+		w.cutDial()
 		w.cancel()
 	}
 }

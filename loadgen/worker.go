@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -50,6 +51,13 @@ type worker struct {
 	// context, and with it a dial in progress.
 	current atomic.Pointer[net.TCPConn]
 	cancel  context.CancelFunc
+	// dialers are the generator's, one per source address, with the
+	// worker's controlDial. dialing is the socket of the dial in progress,
+	// and dialCut what cutDial did to it.
+	dialers []net.Dialer
+	dialMu  sync.Mutex
+	dialing syscall.RawConn
+	dialCut dialCut
 	// completed, opened and errors are published for progress reports.
 	completed atomic.Int64
 	opened    atomic.Int64
@@ -87,6 +95,13 @@ func newWorker(g *Generator) *worker {
 		sourceNoPorts: make([]int64, len(g.cfg.Sources)),
 	}
 	w.wire.init()
+	w.dialers = make([]net.Dialer, len(g.dialers))
+	for i, d := range g.dialers {
+		if canCutDial {
+			d.ControlContext = w.controlDial(d.Control)
+		}
+		w.dialers[i] = d
+	}
 	return w
 }
 
@@ -203,7 +218,20 @@ func (w *worker) dial(ctx context.Context, begin time.Time) bool {
 	if n := len(w.g.dialers); n > 1 {
 		w.source = int((w.g.nextDial.Add(1) - 1) % uint64(n))
 	}
-	c, err := w.g.dialers[w.source].DialContext(ctx, "tcp", w.g.addrPort)
+	c, err := w.dialers[w.source].DialContext(ctx, "tcp", w.g.addrPort)
+	if w.dialEnded() == dialCutMade {
+		// Cut off after the handshake: a connection, closed by the
+		// client (its FIN), whatever Go made of the dial.
+		w.lastEnd = time.Now()
+		w.countOpened()
+		w.closes.ClientFirst++
+		w.connLifetime += w.lastEnd.Sub(begin)
+		if c != nil {
+			_ = c.Close()
+		}
+		w.fail(errAborted)
+		return false
+	}
 	if err != nil {
 		w.lastEnd = time.Now()
 		if w.resetOnAccept(err, begin) {
@@ -213,10 +241,7 @@ func (w *worker) dial(ctx context.Context, begin time.Time) bool {
 		return false
 	}
 	tc := c.(*net.TCPConn)
-	w.opened.Add(1)
-	if len(w.sourceConns) > 0 {
-		w.sourceConns[w.source]++
-	}
+	w.countOpened()
 	w.conn = tc
 	w.connStart = begin
 	w.connReqs = 0
@@ -256,19 +281,24 @@ func (w *worker) backOff(ctx context.Context, begin time.Time) {
 // connect-only request is, succeeded, and the server reset it first.
 func (w *worker) resetOnAccept(err error, begin time.Time) bool {
 	cfg := &w.g.cfg
-	if cfg.Protocol != Connect || cfg.Closer != CloserServerRST || !errors.Is(err, syscall.ECONNRESET) {
+	if cfg.Protocol != Connect || cfg.Closer != CloserServerRST || !errors.Is(err, syscall.ECONNRESET) || w.g.cutOff() {
 		return false
 	}
-	w.opened.Add(1)
-	if len(w.sourceConns) > 0 {
-		w.sourceConns[w.source]++
-	}
+	w.countOpened()
 	w.requests++
 	w.completed.Add(1)
 	w.latency.record(w.lastEnd.Sub(w.due))
 	w.closes.ServerRST++
 	w.connLifetime += w.lastEnd.Sub(begin)
 	return true
+}
+
+// countOpened counts a connection the kernel made.
+func (w *worker) countOpened() {
+	w.opened.Add(1)
+	if len(w.sourceConns) > 0 {
+		w.sourceConns[w.source]++
+	}
 }
 
 // exchange writes an HTTP request and reads the response, and reports
