@@ -161,7 +161,7 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	stop := context.AfterFunc(ctx, g.abort)
 	defer stop()
 	if g.cfg.Duration > 0 {
-		end := time.AfterFunc(time.Until(g.end.Add(endGrace)), g.endNow)
+		end := time.AfterFunc(time.Until(g.end.Add(drainGrace)), g.endNow)
 		defer end.Stop()
 	}
 
@@ -353,6 +353,15 @@ func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (ps pa
 // is dropped (unsent) so that -d bounds the run.
 const endGrace = 50 * time.Millisecond
 
+// drainGrace is how long after the end of the duration the requests in
+// flight may still finish; then they are cut off (Result.Cut). Every
+// closed-loop run ends with a request in flight on each connection, and
+// any run on a loaded machine with some that take tens of milliseconds:
+// cut at once, they would count as cut and their connections as closed
+// by the client, whatever the closer. A server that has not answered
+// within a second no longer holds the run up to its timeout.
+const drainGrace = time.Second
+
 // intended returns how many sends the open-loop schedule holds: those due
 // before the end of the duration, at most the request count.
 func (g *Generator) intended() int64 {
@@ -389,9 +398,8 @@ func (g *Generator) abort() {
 	})
 }
 
-// endNow cuts off the requests still in flight when the duration is over,
-// endGrace after its end, when the pacer drops the sends it is behind
-// with: -d bounds the run, whatever the server does.
+// endNow cuts off the requests still in flight drainGrace after the end of
+// the duration: -d bounds the run, whatever the server does.
 func (g *Generator) endNow() {
 	g.ending.Store(true)
 	g.stopping.Store(true)

@@ -99,9 +99,9 @@ type Result struct {
 	// Aborted counts the requests cut off then, which are not errors.
 	Interrupted bool
 	Aborted     int64
-	// Cut counts the requests still in flight at the end of the duration
-	// (and a grace of 50 ms), cut off then so that the duration bounds the
-	// run: neither answered nor failed.
+	// Cut counts the requests still in flight a second after the end of
+	// the duration, cut off then so that the duration bounds the run:
+	// neither answered nor failed.
 	Cut int64
 }
 
