@@ -75,6 +75,12 @@ type Config struct {
 	// Sources are local addresses to spread connections over, in turn;
 	// none leaves the choice to the kernel.
 	Sources []netip.Addr
+	// MaxHeaderBytes and MaxBodyBytes bound each HTTP response's header
+	// block (interim responses and trailers included) and its body; 0 is
+	// DefaultMaxHeaderBytes and DefaultMaxBodyBytes. A response past
+	// either fails as header_too_large or body_too_large.
+	MaxHeaderBytes int
+	MaxBodyBytes   int64
 }
 
 // Target is a parsed http:// or tcp:// target.
@@ -107,7 +113,11 @@ func ParseTarget(raw string) (Target, error) {
 	if u.Hostname() == "" {
 		return Target{}, fmt.Errorf("target %q: no host", raw)
 	}
-	t := Target{Scheme: u.Scheme, Host: u.Host, Name: u.Hostname(), Port: 80, Path: u.RequestURI()}
+	uri, err := requestURI(u)
+	if err != nil {
+		return Target{}, fmt.Errorf("target %q: %w", raw, err)
+	}
+	t := Target{Scheme: u.Scheme, Host: u.Host, Name: u.Hostname(), Port: 80, Path: uri}
 	p := u.Port()
 	if u.Scheme == "tcp" {
 		if p == "" {
@@ -126,6 +136,45 @@ func ParseTarget(raw string) (Target, error) {
 		t.Port = n
 	}
 	return t, nil
+}
+
+// requestURI returns u's path and query as a request line carries them.
+// url.URL.RequestURI escapes the path but leaves the query as given, where
+// a space would end the request's target early and UTF-8 is not allowed:
+// every byte a query may not hold (RFC 3986) is percent-encoded, and an
+// escape that is not one is refused, as url refuses it in the path.
+func requestURI(u *url.URL) (string, error) {
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	if u.RawQuery == "" && !u.ForceQuery {
+		return path, nil
+	}
+	const hex = "0123456789ABCDEF"
+	q := u.RawQuery
+	b := make([]byte, 0, len(path)+1+len(q))
+	b = append(append(b, path...), '?')
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '%':
+			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
+				return "", fmt.Errorf("invalid escape %q in the query", q[i:min(i+3, len(q))])
+			}
+			b = append(b, c)
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			strings.IndexByte("-._~!$&'()*+,;=:@/?", c) >= 0:
+			b = append(b, c)
+		default:
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return string(b), nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // Resolve returns the target's address, looking the host up if it is a

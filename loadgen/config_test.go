@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -32,6 +33,13 @@ func TestParseTarget(t *testing.T) {
 		{"http://127.0.0.1:99999/", loadgen.Target{}, `port "99999" is not a TCP port`},
 		{"tcp://127.0.0.1:9", loadgen.Target{Scheme: "tcp", Host: "127.0.0.1:9", Name: "127.0.0.1", Port: 9, Path: "/"}, ""},
 		{"tcp://[::1]:9/", loadgen.Target{Scheme: "tcp", Host: "[::1]:9", Name: "::1", Port: 9, Path: "/"}, ""},
+		// The query as a request line may carry it: url leaves it as given.
+		{"http://127.0.0.1:8080/p?q=ä ö", loadgen.Target{Scheme: "http", Host: "127.0.0.1:8080", Name: "127.0.0.1", Port: 8080, Path: "/p?q=%C3%A4%20%C3%B6"}, ""},
+		{"http://127.0.0.1/a b?x=\"<>{}|\\^`", loadgen.Target{Scheme: "http", Host: "127.0.0.1", Name: "127.0.0.1", Port: 80, Path: "/a%20b?x=%22%3C%3E%7B%7D%7C%5C%5E%60"}, ""},
+		{"http://127.0.0.1/?q=%41%e4&r=a+b/c?d:e@f!$'()*,;=-._~", loadgen.Target{Scheme: "http", Host: "127.0.0.1", Name: "127.0.0.1", Port: 80, Path: "/?q=%41%e4&r=a+b/c?d:e@f!$'()*,;=-._~"}, ""},
+		{"http://127.0.0.1/p?#frag", loadgen.Target{Scheme: "http", Host: "127.0.0.1", Name: "127.0.0.1", Port: 80, Path: "/p?"}, ""},
+		{"http://127.0.0.1/?q=%zz", loadgen.Target{}, `invalid escape "%zz" in the query`},
+		{"http://127.0.0.1/?q=%4", loadgen.Target{}, `invalid escape "%4" in the query`},
 		{"tcp://127.0.0.1", loadgen.Target{}, "needs a port"},
 		{"tcp://127.0.0.1:9/x", loadgen.Target{}, "with no path"},
 	} {
@@ -367,6 +375,45 @@ func TestOpenLoopElapsedIsTheSchedule(t *testing.T) {
 		if res.Requests != tc.requests || res.Elapsed < tc.elapsed || res.Elapsed > tc.elapsed+200*time.Millisecond {
 			t.Errorf("rate %g, -d %v, -n %d: %d requests in %v; want %d in %v", tc.rate, tc.d, tc.n,
 				res.Requests, res.Elapsed, tc.requests, tc.elapsed)
+		}
+	}
+}
+
+// Rates and counts that a run could not honour are refused before it
+// starts: NaN and infinite rates, rates past what one pacer can hand out,
+// more connections than a process holds, a timeout shorter than a connect.
+func TestValidateBoundsRatesAndCounts(t *testing.T) {
+	base := loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: "http://127.0.0.1:1/",
+		Concurrency: 1, Duration: time.Second, Timeout: time.Second}
+	for _, tc := range []struct {
+		name    string
+		edit    func(*loadgen.Config)
+		wantErr string
+	}{
+		{"rate 1e19", func(c *loadgen.Config) { c.Rate = 1e19 }, "rate: 1e+19: want at most 1e+07 requests per second"},
+		{"rate NaN", func(c *loadgen.Config) { c.Rate = math.NaN() }, "rate: NaN"},
+		{"rate +Inf", func(c *loadgen.Config) { c.Rate = math.Inf(1) }, "rate: +Inf"},
+		{"rate below one per 1,000 s", func(c *loadgen.Config) { c.Rate = 1e-9 }, "rate: 1e-09"},
+		{"the highest rate", func(c *loadgen.Config) { c.Rate = loadgen.MaxRate }, ""},
+		{"the lowest rate", func(c *loadgen.Config) { c.Rate = loadgen.MinRate }, ""},
+		{"concurrency 1e9", func(c *loadgen.Config) { c.Concurrency = 1e9 }, "concurrency: 1000000000: want 1 to"},
+		{"the highest concurrency", func(c *loadgen.Config) { c.Concurrency = loadgen.MaxConcurrency }, ""},
+		{"timeout 1ns", func(c *loadgen.Config) { c.Timeout = 1 }, "timeout: 1ns: want at least 1ms"},
+		{"timeout 1ms", func(c *loadgen.Config) { c.Timeout = time.Millisecond }, ""},
+		{"max header bytes 100", func(c *loadgen.Config) { c.MaxHeaderBytes = 100 }, "max_header_bytes: 100: want 0 (the default, 65536) or 1024 to 1048576"},
+		{"max header bytes 2 MiB", func(c *loadgen.Config) { c.MaxHeaderBytes = 2 << 20 }, "max_header_bytes: 2097152"},
+		{"max header bytes 1 MiB", func(c *loadgen.Config) { c.MaxHeaderBytes = 1 << 20 }, ""},
+		{"max body bytes -1", func(c *loadgen.Config) { c.MaxBodyBytes = -1 }, "max_body_bytes: -1: want 0"},
+		{"max body bytes 2^63-1", func(c *loadgen.Config) { c.MaxBodyBytes = math.MaxInt64 }, ""},
+	} {
+		cfg := base
+		tc.edit(&cfg)
+		err := cfg.Validate()
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: Validate() = %v; want nil", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: Validate() = %v; want an error with %q", tc.name, err, tc.wantErr)
 		}
 	}
 }

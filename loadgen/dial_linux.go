@@ -102,3 +102,43 @@ func checkDialOptions(target netip.AddrPort, r PortRange, sources []netip.Addr) 
 	}
 	return errors.Join(errs...)
 }
+
+// canCutDial: on Linux a connect in progress is cut off through its
+// socket (cutConnect), not by cancelling the dial's context.
+const canCutDial = true
+
+// cutConnect cuts off the connect in progress on c and says whether the
+// connection had been made. Cancelling the dial's context instead makes Go
+// close the socket, which may be connected by then: a connection, and a
+// TIME_WAIT, that the run would not count.
+//
+// shutdown(2) acts under the socket's lock: a socket still in SYN_SENT is
+// disconnected (no connection is made; the connect fails), an established
+// one sends its FIN. TCP_INFO afterwards tells them apart: a disconnected
+// socket is CLOSE with its segment counts cleared (Linux 5.6 and later),
+// where one that was established has received at least the SYN-ACK, even
+// if the FINs that followed have closed it already. retry says the socket
+// was not connecting: not yet (the dial is between its socket options and
+// its connect), or no longer (refused), which the dial ends by itself.
+func cutConnect(c syscall.RawConn) (cut dialCut, retry bool) {
+	err := c.Control(func(fd uintptr) {
+		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil || info.State == unix.BPF_TCP_CLOSE {
+			retry = true
+			return
+		}
+		if err := unix.Shutdown(int(fd), unix.SHUT_RDWR); err != nil {
+			cut = dialCutUnmade // closed since the look: refused, or reset
+			return
+		}
+		cut = dialCutMade
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil &&
+			info.State == unix.BPF_TCP_CLOSE && info.Segs_in == 0 {
+			cut = dialCutUnmade
+		}
+	})
+	if err != nil { // the dial has closed the socket: it is over
+		return dialNotCut, false
+	}
+	return cut, retry
+}

@@ -21,3 +21,10 @@ func checkDialOptions(target netip.AddrPort, r PortRange, sources []netip.Addr) 
 	}
 	return nil
 }
+
+// canCutDial: elsewhere a connect in progress is cut off by cancelling its
+// dial's context. Go then closes the socket, which may be connected by
+// then: such a connection goes uncounted.
+const canCutDial = false
+
+func cutConnect(c syscall.RawConn) (cut dialCut, retry bool) { return dialNotCut, false }

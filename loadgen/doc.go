@@ -9,4 +9,13 @@
 // time, so a slow server cannot hide its queue). Workers keep their own
 // tallies and buffer latencies, so the request path takes no lock and, on a
 // keep-alive connection, allocates nothing.
+//
+// What comes from the server is bounded where it enters: responses are read
+// by hand, their header block and body each up to a bound
+// (Config.MaxHeaderBytes, MaxBodyBytes) with an error class of its own past
+// it, bodies discarded as they arrive. The duration bounds a run: requests
+// still in flight a second after its end are cut off and counted
+// (Result.Cut); an interruption cuts them off at once (Result.Aborted). A
+// dial cut off after its handshake counts as a connection, closed by the
+// client.
 package loadgen

@@ -26,6 +26,8 @@ const (
 	ErrBrokenPipe                           // EPIPE
 	ErrUnexpectedEOF                        // the server closed before the response was complete
 	ErrBadResponse                          // a response that does not parse as HTTP
+	ErrHeaderTooLarge                       // a response header past Config.MaxHeaderBytes
+	ErrBodyTooLarge                         // a response body past Config.MaxBodyBytes
 	ErrOther
 	numErrorClasses
 )
@@ -53,6 +55,10 @@ func (c ErrorClass) String() string {
 		return "unexpected_eof"
 	case ErrBadResponse:
 		return "bad_response"
+	case ErrHeaderTooLarge:
+		return "header_too_large"
+	case ErrBodyTooLarge:
+		return "body_too_large"
 	}
 	return "other"
 }
@@ -64,9 +70,15 @@ func (c ErrorClass) AlwaysReported() bool { return c <= ErrHTTPStatus }
 func Classify(err error) ErrorClass {
 	var ne net.Error
 	var bad *badResponseError
+	var header *headerTooLargeError
+	var body *bodyTooLargeError
 	switch {
 	case errors.As(err, &bad):
 		return ErrBadResponse
+	case errors.As(err, &header):
+		return ErrHeaderTooLarge
+	case errors.As(err, &body):
+		return ErrBodyTooLarge
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return ErrAddrNotAvail
 	case errors.Is(err, syscall.ECONNREFUSED):

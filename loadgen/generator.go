@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -20,6 +21,9 @@ type Generator struct {
 	keepReq  []byte
 	lastReq  []byte
 	perConn  int // requests per connection; 0 keeps connections alive
+	// The bounds on a response, with the defaults applied.
+	maxHeader int
+	maxBody   int64
 	// dialers has one dialer per source address, or one without.
 	dialers  []net.Dialer
 	nextDial atomic.Uint64
@@ -35,7 +39,8 @@ type Generator struct {
 	end       time.Time // zero without a duration
 	claimed   atomic.Int64
 	stopping  atomic.Bool // no request starts
-	aborting  atomic.Bool // requests in flight are cut off
+	aborting  atomic.Bool // interrupted: requests in flight are cut off
+	ending    atomic.Bool // the duration is over: requests in flight are cut off
 	failed    atomic.Int64
 
 	// onset holds, for each error class, the progress when the class was
@@ -83,12 +88,14 @@ func New(cfg Config) (*Generator, error) {
 		return nil, err
 	}
 	g := &Generator{
-		cfg:      cfg,
-		addr:     addr,
-		addrPort: addr.String(),
-		perConn:  max(cfg.RequestsPerConn, 1),
-		latency:  newRecorder(),
-		lag:      newRecorder(),
+		cfg:       cfg,
+		addr:      addr,
+		addrPort:  addr.String(),
+		perConn:   max(cfg.RequestsPerConn, 1),
+		maxHeader: cmp.Or(cfg.MaxHeaderBytes, DefaultMaxHeaderBytes),
+		maxBody:   cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes),
+		latency:   newRecorder(),
+		lag:       newRecorder(),
 	}
 	if cfg.Closer == CloserNone {
 		g.perConn = 0
@@ -141,16 +148,33 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	if g.cfg.Duration > 0 {
 		g.end = g.start.Add(g.cfg.Duration)
 	}
+	// Each worker has a context of its own: a dial registers its timeout
+	// with its context's parent, and on the run's context every dial of
+	// every worker would queue for its one lock. Cancelling it cuts off the
+	// worker's dial in progress. They are made before anything can cut.
+	// The workers' contexts are not the run's: its cancellation reaches
+	// them through abort, which cuts their dials first (cutDial).
+	wctx := make([]context.Context, len(g.workers))
+	for i, w := range g.workers {
+		wctx[i], w.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	}
 	stop := context.AfterFunc(ctx, g.abort)
 	defer stop()
+	if g.cfg.Duration > 0 {
+		end := time.AfterFunc(time.Until(g.end.Add(drainGrace)), g.endNow)
+		defer end.Stop()
+	}
 
 	var ticks chan time.Duration
 	if g.cfg.Rate > 0 {
 		ticks = make(chan time.Duration)
 	}
 	var wg sync.WaitGroup
-	for _, w := range g.workers {
-		wg.Go(func() { w.run(ctx, ticks) })
+	for i, w := range g.workers {
+		wg.Go(func() {
+			defer w.cancel()
+			w.run(wctx[i], ticks)
+		})
 	}
 	timeline := g.keepTimeline()
 	var ps pacerStats
@@ -329,18 +353,32 @@ func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (ps pa
 // is dropped (unsent) so that -d bounds the run.
 const endGrace = 50 * time.Millisecond
 
+// drainGrace is how long after the end of the duration the requests in
+// flight may still finish; then they are cut off (Result.Cut). Every
+// closed-loop run ends with a request in flight on each connection, and
+// any run on a loaded machine with some that take tens of milliseconds:
+// cut at once, they would count as cut and their connections as closed
+// by the client, whatever the closer. A server that has not answered
+// within a second no longer holds the run up to its timeout.
+const drainGrace = time.Second
+
 // intended returns how many sends the open-loop schedule holds: those due
 // before the end of the duration, at most the request count.
 func (g *Generator) intended() int64 {
 	n := int64(math.MaxInt64)
-	if g.cfg.Duration > 0 {
-		// Send i is due at i/rate; the last one due before the duration.
-		n = int64(math.Ceil(g.cfg.Duration.Seconds() * g.cfg.Rate))
-		for n > 0 && dueAt(g.cfg.Rate, n-1) >= g.cfg.Duration {
-			n--
-		}
-		for dueAt(g.cfg.Rate, n) < g.cfg.Duration {
-			n++
+	// Send i is due at i/rate: count those due before the duration. The
+	// count is capped at what an int64 holds before it becomes one (Validate
+	// bounds the rate, but the arithmetic must not depend on it), and
+	// dueAt's rounding moves it by a send or two at most.
+	if d := g.cfg.Duration; d > 0 {
+		if f := math.Ceil(d.Seconds() * g.cfg.Rate); f < math.MaxInt64 {
+			n = int64(f)
+			for n > 0 && dueAt(g.cfg.Rate, n-1) >= d {
+				n--
+			}
+			for n < math.MaxInt64 && dueAt(g.cfg.Rate, n) < d {
+				n++
+			}
 		}
 	}
 	if g.cfg.Requests > 0 {
@@ -356,13 +394,36 @@ func (g *Generator) abort() {
 		g.abortedAt.Store(int64(time.Since(g.start)))
 		g.aborting.Store(true)
 		g.stopping.Store(true)
-		past := time.Unix(1, 0)
-		for _, w := range g.workers {
-			if c := w.current.Load(); c != nil {
-				_ = c.SetDeadline(past)
-			}
-		}
+		g.cutInFlight()
 	})
+}
+
+// endNow cuts off the requests still in flight drainGrace after the end of
+// the duration: -d bounds the run, whatever the server does.
+func (g *Generator) endNow() {
+	g.ending.Store(true)
+	g.stopping.Store(true)
+	g.cutInFlight()
+}
+
+// cutOff reports whether requests in flight are being cut off, by an
+// interruption or the end of the duration.
+func (g *Generator) cutOff() bool { return g.aborting.Load() || g.ending.Load() }
+
+// cutInFlight cuts off every request in flight: its connection's deadline
+// is moved to the past, and a dial in progress is cut off (cutDial), then
+// cancelled. A worker
+// checks cutOff after it sets a deadline, so that one moved here cannot be
+// overwritten unseen.
+func (g *Generator) cutInFlight() {
+	past := time.Unix(1, 0)
+	for _, w := range g.workers {
+		if c := w.current.Load(); c != nil {
+			_ = c.SetDeadline(past)
+		}
+		w.cutDial()
+		w.cancel()
+	}
 }
 
 // collect sums the workers' tallies.
@@ -385,6 +446,7 @@ func (g *Generator) collect() *Result {
 		res.Requests += w.requests
 		res.Connections += w.opened.Load()
 		res.Aborted += w.aborted
+		res.Cut += w.cut
 		for c := range w.errors {
 			res.Errors[c] += w.errors[c].Load()
 			if res.FirstError[c] == "" {

@@ -99,6 +99,10 @@ type Result struct {
 	// Aborted counts the requests cut off then, which are not errors.
 	Interrupted bool
 	Aborted     int64
+	// Cut counts the requests still in flight a second after the end of
+	// the duration, cut off then so that the duration bounds the run:
+	// neither answered nor failed.
+	Cut int64
 }
 
 // MeanConnLifetime returns the mean time a connection stayed open.

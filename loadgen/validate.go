@@ -96,6 +96,7 @@ func (c Config) Problems() []FieldError {
 	if c.Timeout <= 0 {
 		p.add(FieldTimeout, "%v: want more than 0", c.Timeout)
 	}
+	c.limitProblems(&p)
 	c.shapeProblems(&p)
 	if !c.PortRange.IsZero() && (c.PortRange.Lo == 0 || c.PortRange.Lo > c.PortRange.Hi) {
 		p.add(FieldPortRange, "%s: want LO-HI with 1 <= LO <= HI", c.PortRange)

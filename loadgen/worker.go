@@ -6,11 +6,10 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // peer is what the client can see of the server's end of a connection.
@@ -45,11 +44,20 @@ type worker struct {
 	due        time.Time // the current request's intended start
 	wire       wire      // conn, as br reads it
 	br         *bufio.Reader
-	resp       fasthttp.Response
+	resp       responseReader // reads br
 
 	// current is conn, published for the generator to cut off when the run
-	// is interrupted.
+	// is interrupted or its duration is over; cancel cancels the worker's
+	// context, and with it a dial in progress.
 	current atomic.Pointer[net.TCPConn]
+	cancel  context.CancelFunc
+	// dialers are the generator's, one per source address, with the
+	// worker's controlDial. dialing is the socket of the dial in progress,
+	// and dialCut what cutDial did to it.
+	dialers []net.Dialer
+	dialMu  sync.Mutex
+	dialing syscall.RawConn
+	dialCut dialCut
 	// completed, opened and errors are published for progress reports.
 	completed atomic.Int64
 	opened    atomic.Int64
@@ -57,6 +65,7 @@ type worker struct {
 
 	requests    int64
 	aborted     int64
+	cut         int64
 	late        int64
 	closeErrors [NumErrorClasses]int64
 	firstError  [NumErrorClasses]string
@@ -74,9 +83,11 @@ type worker struct {
 }
 
 func newWorker(g *Generator) *worker {
+	br := bufio.NewReaderSize(nil, 4096)
 	w := &worker{
 		g:             g,
-		br:            bufio.NewReaderSize(nil, 4096),
+		br:            br,
+		resp:          responseReader{br: br, maxHeader: g.maxHeader, maxBody: g.maxBody},
 		statuses:      make(map[int]int64, 4),
 		latency:       batch{to: g.latency},
 		lag:           batch{to: g.lag},
@@ -84,16 +95,19 @@ func newWorker(g *Generator) *worker {
 		sourceNoPorts: make([]int64, len(g.cfg.Sources)),
 	}
 	w.wire.init()
+	w.dialers = make([]net.Dialer, len(g.dialers))
+	for i, d := range g.dialers {
+		if canCutDial {
+			d.ControlContext = w.controlDial(d.Control)
+		}
+		w.dialers[i] = d
+	}
 	return w
 }
 
 // run sends requests until the run ends: in closed loop back to back, in
 // open loop one per tick from the pacer.
 func (w *worker) run(ctx context.Context, ticks <-chan time.Duration) {
-	// A dial registers its timeout with its context's parent: on the run's
-	// context, every dial of every worker would queue for its one lock.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	if ticks == nil {
 		for {
 			now := time.Now()
@@ -116,7 +130,7 @@ func (w *worker) run(ctx context.Context, ticks <-chan time.Duration) {
 	}
 	if w.conn != nil { // a keep-alive connection, closed at the end as promised
 		w.closes.AtEnd++
-		w.hangUp(w.g.cfg.Closer == CloserClientRST)
+		w.hangUpAfterResponse(w.g.cfg.Closer == CloserClientRST)
 	}
 	w.latency.flush()
 	w.lag.flush()
@@ -128,6 +142,7 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	deadline := begin.Add(w.g.cfg.Timeout)
 	w.due = from
 	if w.conn == nil && !w.dial(ctx, begin) {
+		w.backOff(ctx, begin)
 		return
 	}
 	w.connReqs++
@@ -138,7 +153,7 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	switch cfg.Protocol {
 	case Connect: // the handshake was the request
 		err = w.conn.SetDeadline(deadline)
-		if err == nil && w.g.aborting.Load() { // after SetDeadline, so an abort cannot be overwritten
+		if err == nil && w.g.cutOff() { // after SetDeadline, so a cut cannot be overwritten
 			err = errAborted
 		}
 		if err == nil && last && cfg.HalfClose {
@@ -154,13 +169,14 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 	if err != nil {
 		w.fail(err)
 		w.closeFailed(err)
+		w.backOff(ctx, begin)
 		return
 	}
 	w.requests++
 	w.completed.Add(1)
 	w.latency.record(end.Sub(from))
 	if cfg.Protocol == HTTP10 || cfg.Protocol == HTTP11 {
-		code := w.resp.StatusCode()
+		code := w.resp.status
 		w.statuses[code]++
 		if code >= 400 {
 			w.count(ErrHTTPStatus, nil)
@@ -176,8 +192,22 @@ func (w *worker) do(ctx context.Context, from, begin time.Time) {
 		// The server said it would close, or was asked to: wait for it,
 		// so its FIN comes first even if it is slow to send it.
 		w.awaitClose()
-	case last:
-		w.hangUp(closer == CloserClientRST)
+	case last || w.br.Buffered() > 0:
+		// Bytes after the response: the server sent more than its
+		// response, and they would be read as the next one. The
+		// connection is not used again, whatever the closer.
+		w.hangUpAfterResponse(closer == CloserClientRST)
+	}
+}
+
+// hangUpAfterResponse closes a connection whose last response was read in
+// full, counting a close error if the server sent more than its response:
+// bytes read with it, or waiting in the kernel (which then answers close()
+// with RST).
+func (w *worker) hangUpAfterResponse(rst bool) {
+	extra := w.br.Buffered() > 0
+	if w.hangUp(rst) == peerSentData || extra {
+		w.closeErrors[ErrBadResponse]++
 	}
 }
 
@@ -188,21 +218,30 @@ func (w *worker) dial(ctx context.Context, begin time.Time) bool {
 	if n := len(w.g.dialers); n > 1 {
 		w.source = int((w.g.nextDial.Add(1) - 1) % uint64(n))
 	}
-	c, err := w.g.dialers[w.source].DialContext(ctx, "tcp", w.g.addrPort)
+	c, err := w.dialers[w.source].DialContext(ctx, "tcp", w.g.addrPort)
+	if w.dialEnded() == dialCutMade {
+		// Cut off after the handshake: a connection, closed by the
+		// client (its FIN), whatever Go made of the dial.
+		w.lastEnd = time.Now()
+		w.countOpened()
+		w.closes.ClientFirst++
+		w.connLifetime += w.lastEnd.Sub(begin)
+		if c != nil {
+			_ = c.Close()
+		}
+		w.fail(errAborted)
+		return false
+	}
 	if err != nil {
 		w.lastEnd = time.Now()
 		if w.resetOnAccept(err, begin) {
 			return false
 		}
 		w.fail(err)
-		w.pauseAfter(ctx, err)
 		return false
 	}
 	tc := c.(*net.TCPConn)
-	w.opened.Add(1)
-	if len(w.sourceConns) > 0 {
-		w.sourceConns[w.source]++
-	}
+	w.countOpened()
 	w.conn = tc
 	w.connStart = begin
 	w.connReqs = 0
@@ -213,19 +252,21 @@ func (w *worker) dial(ctx context.Context, begin time.Time) bool {
 	return true
 }
 
-// exhaustedPause is how long a closed-loop worker waits after connect()
-// found no port or no descriptor. Without it each worker would retry at
-// once, spin a core on failing system calls and count tens of thousands
-// of "requests" a second that are only the loop's speed.
-const exhaustedPause = 10 * time.Millisecond
+// failPause is the least time a failed closed-loop attempt takes. A
+// worker whose connects or requests fail at once (no free port or
+// descriptor, a refused port, a server that resets every connection) would
+// otherwise retry at once, spin a core on failing system calls and count
+// tens of thousands of failures a second that are only the loop's speed.
+const failPause = 10 * time.Millisecond
 
-// pauseAfter waits, in closed loop, after a connect that failed for want
-// of a port or a descriptor.
-func (w *worker) pauseAfter(ctx context.Context, err error) {
-	if w.g.cfg.Rate > 0 || !(errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)) {
+// backOff waits, in closed loop, after a failed attempt that began at
+// begin, for the rest of failPause. In open loop the pacer sets the pace.
+func (w *worker) backOff(ctx context.Context, begin time.Time) {
+	wait := failPause - time.Since(begin)
+	if w.g.cfg.Rate > 0 || wait <= 0 {
 		return
 	}
-	t := time.NewTimer(exhaustedPause)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -240,19 +281,24 @@ func (w *worker) pauseAfter(ctx context.Context, err error) {
 // connect-only request is, succeeded, and the server reset it first.
 func (w *worker) resetOnAccept(err error, begin time.Time) bool {
 	cfg := &w.g.cfg
-	if cfg.Protocol != Connect || cfg.Closer != CloserServerRST || !errors.Is(err, syscall.ECONNRESET) {
+	if cfg.Protocol != Connect || cfg.Closer != CloserServerRST || !errors.Is(err, syscall.ECONNRESET) || w.g.cutOff() {
 		return false
 	}
-	w.opened.Add(1)
-	if len(w.sourceConns) > 0 {
-		w.sourceConns[w.source]++
-	}
+	w.countOpened()
 	w.requests++
 	w.completed.Add(1)
 	w.latency.record(w.lastEnd.Sub(w.due))
 	w.closes.ServerRST++
 	w.connLifetime += w.lastEnd.Sub(begin)
 	return true
+}
+
+// countOpened counts a connection the kernel made.
+func (w *worker) countOpened() {
+	w.opened.Add(1)
+	if len(w.sourceConns) > 0 {
+		w.sourceConns[w.source]++
+	}
 }
 
 // exchange writes an HTTP request and reads the response, and reports
@@ -265,18 +311,10 @@ func (w *worker) exchange(last bool, deadline time.Time) (serverCloses bool, err
 	if err := w.send(req, last, deadline, true); err != nil {
 		return false, err
 	}
-	// fasthttp reports any error on a response's first byte as io.EOF; a
-	// peek first keeps an RST an RST.
-	if _, err := w.br.Peek(1); err != nil {
+	if err := w.resp.read(); err != nil {
 		return false, err
 	}
-	if err := w.resp.Read(w.br); err != nil {
-		if Classify(err) == ErrOther {
-			return false, &badResponseError{err}
-		}
-		return false, err
-	}
-	return w.resp.ConnectionClose(), nil
+	return w.resp.close, nil
 }
 
 // exchangeTCP writes a raw request and reads the response's bytes.
@@ -300,7 +338,7 @@ func (w *worker) send(req []byte, last bool, deadline time.Time, read bool) erro
 	if err := w.conn.SetDeadline(deadline); err != nil {
 		return err
 	}
-	if w.g.aborting.Load() { // after SetDeadline, so an abort cannot be overwritten
+	if w.g.cutOff() { // after SetDeadline, so a cut cannot be overwritten
 		return errAborted
 	}
 	halfClose := last && w.g.cfg.HalfClose
@@ -328,17 +366,22 @@ func (w *worker) shutdownWrite() error {
 	return w.conn.CloseWrite()
 }
 
-// interrupted reports whether err is the run's interruption: the abort, or
-// the cancelled context a dial saw before the abort ran.
-func (w *worker) interrupted(err error) bool {
-	return w.g.aborting.Load() || errors.Is(err, context.Canceled)
+// cutOff reports whether err is the generator's cutting off of the
+// requests in flight, or the cancelled context a dial saw before the cut
+// ran.
+func (w *worker) cutOff(err error) bool {
+	return w.g.cutOff() || errors.Is(err, context.Canceled)
 }
 
-// fail counts a failed request; a request cut off by an interruption is
-// not a failure.
+// fail counts a failed request; a request cut off by an interruption or
+// the end of the duration is not a failure, but counted as cut off.
 func (w *worker) fail(err error) {
-	if w.interrupted(err) {
-		w.aborted++
+	if w.cutOff(err) {
+		if w.g.ending.Load() && !w.g.aborting.Load() {
+			w.cut++
+		} else {
+			w.aborted++
+		}
 		return
 	}
 	w.count(Classify(err), err)
@@ -404,7 +447,7 @@ func (w *worker) awaitClose() {
 		w.closeErrors[ErrBadResponse]++
 		w.hangUp(false)
 	default: // the server did not close in time
-		if !w.interrupted(err) {
+		if !w.cutOff(err) {
 			w.closeErrors[Classify(err)]++
 		}
 		w.hangUp(false)
@@ -413,8 +456,8 @@ func (w *worker) awaitClose() {
 
 // hangUp closes the connection from the client's end, with RST if rst, and
 // records who closed first: the server, if its FIN or RST had already
-// arrived.
-func (w *worker) hangUp(rst bool) {
+// arrived. It returns what it saw of the server's end.
+func (w *worker) hangUp(rst bool) peer {
 	state := peerState(w.wire.raw)
 	if w.halfClosed && state != peerReset {
 		state = peerOpen // whatever came since, the client's FIN came first
@@ -436,6 +479,7 @@ func (w *worker) hangUp(rst bool) {
 		}
 	}
 	w.release()
+	return state
 }
 
 func (w *worker) release() {
