@@ -153,5 +153,8 @@ func (e *ends) fill(in *report.Input) {
 	in.Samples = e.samples
 	in.ClientUnsampled, in.ServerUnsampled = e.clientUnsampled, e.serverUnsampled
 	in.Notes = append(in.Notes, e.notes...)
+	if e.sampler != nil {
+		in.Notes = append(in.Notes, e.sampler.Notes()...)
+	}
 	in.Remote = e.rem
 }

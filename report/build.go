@@ -49,7 +49,7 @@ type Input struct {
 }
 
 // timeWaitAssumed is Linux's TCP_TIMEWAIT_LEN, used when no TIME_WAIT
-// socket was seen to measure it.
+// socket was seen to measure it and the host's settings do not give it.
 const timeWaitAssumed = 60 * time.Second
 
 // Build derives a Run's figures from its input.
@@ -151,12 +151,25 @@ func Build(in Input) Run {
 		twLeft = max(twLeft, in.Remote.maxTimeWaitLeft())
 	}
 	tw, measured := timeWaitAssumed, false
+	// macOS's TIME_WAIT sockets carry no time left to measure: the length
+	// is twice its net.inet.tcp.msl.
+	setting, from, fromSetting := in.Host.TimeWaitSetting()
+	if fromSetting {
+		tw = setting
+	}
 	if twLeft > 0 {
 		tw, measured = twLeft, true
 		secs := round(twLeft.Seconds(), 1)
 		r.TimeWaitSeconds = &secs
 	}
 	r.Ports = ports(in, tw, measured)
+	if fromSetting && !measured {
+		r.Ports.TimeWaitFrom = from
+		if r.Ports.ClientCloseShare > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("a client port is held %g s in TIME_WAIT: twice %s, read from the setting (macOS gives no time left on a TIME_WAIT socket to measure); connect() on macOS never takes back a TIME_WAIT socket's port, on loopback either, so both ceilings are the same",
+				tw.Seconds(), from))
+		}
+	}
 	var exNotes []string
 	r.Exhaustion, exNotes = exhaustion(res, time.Duration(in.Scenario.Duration), &r.Ports)
 	r.Notes = append(r.Notes, exNotes...)

@@ -239,6 +239,10 @@ type Ports struct {
 	ReuseDelayS           float64 `json:"reuse_delay_s"`
 	// PortHoldS is how long one connection holds its port in each regime.
 	PortHoldS Regimes `json:"port_hold_s"`
+	// TimeWaitFrom names the setting TimeWaitS was read from when it was
+	// not measured: twice macOS's net.inet.tcp.msl. Absent when it was
+	// measured, or is Linux's 60 s.
+	TimeWaitFrom string `json:"time_wait_from,omitempty"`
 }
 
 // SourceUse is what one source address was used for.

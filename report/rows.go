@@ -111,6 +111,9 @@ func tableRows(runs []Run) []row {
 	add("max qps, loopback", func(r *Run) string { return ceilingCell(r, RegimeLoopback) })
 	add("TIME_WAIT length", func(r *Run) string {
 		if r.TimeWaitSeconds == nil {
+			if r.Ports.TimeWaitFrom != "" {
+				return strconv.FormatFloat(r.Ports.TimeWaitS, 'f', 1, 64) + " s (2 × " + r.Ports.TimeWaitFrom + ")"
+			}
 			return "60 s (assumed)"
 		}
 		return strconv.FormatFloat(*r.TimeWaitSeconds, 'f', 1, 64) + " s (measured)"

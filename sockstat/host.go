@@ -2,6 +2,7 @@ package sockstat
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,23 +20,33 @@ const (
 	SysctlTimestamps    = "net.ipv4.tcp_timestamps"
 )
 
-// HostSysctls lists the sysctls a Host reads.
+// HostSysctls lists the sysctls a Host reads: Linux's, then macOS's.
 func HostSysctls() []string {
+	return append(linuxSysctls(), darwinSysctls()...)
+}
+
+// linuxSysctls lists the sysctls a Host reads on Linux.
+func linuxSysctls() []string {
 	return []string{SysctlPortRange, SysctlReservedPorts, SysctlTWReuse, SysctlTWReuseDelay,
 		SysctlFinTimeout, SysctlMaxTWBuckets, SysctlTimestamps}
 }
 
 // Host is the host's kernel release and its TCP settings, as read from
-// /proc/sys. A sysctl the kernel does not have is absent from Sysctl.
+// /proc/sys on Linux and with sysctl(3) on macOS. A sysctl the kernel does
+// not have is absent from Sysctl.
 type Host struct {
 	Kernel string            `json:"kernel"`
 	Sysctl map[string]string `json:"sysctl"`
 }
 
-// PortRange returns the ephemeral port range, net.ipv4.ip_local_port_range.
+// PortRange returns the ephemeral port range: net.ipv4.ip_local_port_range
+// on Linux, net.inet.ip.portrange.first and .last on macOS.
 func (h Host) PortRange() (lo, hi int, err error) {
 	v, ok := h.Sysctl[SysctlPortRange]
 	if !ok {
+		if _, darwin := h.Sysctl[SysctlDarwinPortFirst]; darwin {
+			return h.darwinPortRange()
+		}
 		return 0, 0, fmt.Errorf("sockstat: %s not read", SysctlPortRange)
 	}
 	f := strings.Fields(v)
@@ -84,16 +95,21 @@ func (h Host) Int(name string) (int, bool) {
 // TWReuseDelay returns how old a TIME_WAIT socket must be before
 // tcp_tw_reuse lets connect() take its port, and whether the kernel said so
 // (net.ipv4.tcp_tw_reuse_delay, Linux 6.13+); older kernels use one second.
+// On macOS, where connect() never takes a TIME_WAIT socket's port, it is 0.
 func (h Host) TWReuseDelay() (time.Duration, bool) {
 	if ms, ok := h.Int(SysctlTWReuseDelay); ok {
 		return time.Duration(ms) * time.Millisecond, true
 	}
+	if h.isDarwin() {
+		return 0, false
+	}
 	return time.Second, false
 }
 
-// Counters are kernel TCP counters (/proc/net/netstat TcpExt and
-// /proc/net/snmp Tcp) by their kernel names. They count the whole network
-// namespace, not one port.
+// Counters are kernel TCP counters by their kernel names: on Linux
+// /proc/net/netstat TcpExt and /proc/net/snmp Tcp, on macOS those of netstat
+// -s -p tcp (darwinCounters). They count the whole network namespace, or
+// host, not one port.
 type Counters map[string]int64
 
 // Sub returns the change in each counter from before to c.
@@ -105,10 +121,19 @@ func (c Counters) Sub(before Counters) Counters {
 	return d
 }
 
-// CounterNames lists the counters ReadCounters reads, so that a reader of
-// reports can tell a counter's name from a misspelling.
+// CounterNames lists the counters ReadCounters reads, on Linux and then
+// those only macOS has, so that a reader of reports can tell a counter's
+// name from a misspelling.
 func CounterNames() []string {
-	return []string{"TW", "TWRecycled", "TWKilled", "TCPTimeWaitOverflow", "PAWSActive",
+	names := []string{"TW", "TWRecycled", "TWKilled", "TCPTimeWaitOverflow", "PAWSActive",
 		"TCPAbortOnClose", "TCPAbortOnData", "TCPAbortOnLinger", "ListenOverflows", "ListenDrops",
 		"ActiveOpens", "PassiveOpens", "AttemptFails", "EstabResets", "OutRsts"}
+	for _, dc := range darwinCounters() {
+		for _, name := range dc.names {
+			if name != "" && !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
 }

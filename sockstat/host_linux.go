@@ -22,7 +22,7 @@ func ReadHost() (Host, error) {
 	if err != nil {
 		return h, fmt.Errorf("sockstat: open /proc: %w", err)
 	}
-	for _, name := range HostSysctls() {
+	for _, name := range linuxSysctls() {
 		v, err := pfs.SysctlStrings(name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // an older kernel without this setting

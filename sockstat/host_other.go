@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package sockstat
 
@@ -9,13 +9,14 @@ import (
 )
 
 // ReadHost returns the system's name and an error wrapping
-// errors.ErrUnsupported: the TCP sysctls it reports are Linux's.
+// errors.ErrUnsupported: the TCP sysctls it reports are Linux's and
+// macOS's.
 func ReadHost() (Host, error) {
 	return Host{Kernel: runtime.GOOS, Sysctl: map[string]string{}},
-		fmt.Errorf("sockstat: TCP settings are read on Linux only: %w", errors.ErrUnsupported)
+		fmt.Errorf("sockstat: TCP settings are read on Linux and macOS only: %w", errors.ErrUnsupported)
 }
 
 // ReadCounters returns an error wrapping errors.ErrUnsupported.
 func ReadCounters() (Counters, error) {
-	return nil, fmt.Errorf("sockstat: kernel TCP counters are read on Linux only: %w", errors.ErrUnsupported)
+	return nil, fmt.Errorf("sockstat: kernel TCP counters are read on Linux and macOS only: %w", errors.ErrUnsupported)
 }

@@ -124,6 +124,8 @@ func TestHostSysctls(t *testing.T) {
 		"net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_tw_reuse",
 		"net.ipv4.tcp_tw_reuse_delay", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_max_tw_buckets",
 		"net.ipv4.tcp_timestamps",
+		"net.inet.ip.portrange.first", "net.inet.ip.portrange.last", "net.inet.tcp.msl",
+		"net.inet.tcp.fin_timeout",
 	}
 	got := HostSysctls()
 	if len(got) != len(want) {

@@ -123,6 +123,10 @@ func openDiagSocket() (int, error) {
 // jiffy (up to 10 ms) plus the walk of a large socket table.
 const timeWaitBandMs = 100
 
+// Notes say what the report should know about how the sampler sampled;
+// on Linux there is nothing to say.
+func (s *Sampler) Notes() []string { return nil }
+
 // Close releases the netlink socket.
 func (s *Sampler) Close() error {
 	s.closed = true

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package sockstat
 
@@ -12,9 +12,9 @@ import (
 type Sampler struct{}
 
 // NewSampler returns an error wrapping errors.ErrUnsupported: sampling
-// socket states needs Linux's NETLINK_SOCK_DIAG.
+// socket states needs Linux's NETLINK_SOCK_DIAG or macOS's pcblist_n.
 func NewSampler(target netip.AddrPort) (*Sampler, error) {
-	return nil, fmt.Errorf("sockstat: socket-state sampling needs Linux (NETLINK_SOCK_DIAG): %w", errors.ErrUnsupported)
+	return nil, fmt.Errorf("sockstat: socket-state sampling needs Linux (NETLINK_SOCK_DIAG) or macOS (pcblist_n): %w", errors.ErrUnsupported)
 }
 
 // Sample always fails on this system.
@@ -24,6 +24,9 @@ func (s *Sampler) Sample() (Sample, error) {
 
 // Close does nothing.
 func (s *Sampler) Close() error { return nil }
+
+// Notes are none on this system.
+func (s *Sampler) Notes() []string { return nil }
 
 // SplitBySource does nothing on this system.
 func (s *Sampler) SplitBySource(addrs []netip.Addr) {}
