@@ -78,6 +78,14 @@ func Build(in Input) Run {
 	if r.DurationS > 0 {
 		r.QPS = float64(res.Requests) / r.DurationS
 	}
+	if res.Cut > 0 || res.Aborted > 0 {
+		r.CutOff = &CutOff{AtEnd: res.Cut, ByInterrupt: res.Aborted}
+		if res.Cut > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s requests were still in flight a second after the load's %s and were cut off, "+
+				"neither answered nor failed (cut_off.at_end): the target answered slower than the run could wait",
+				commas(res.Cut), time.Duration(in.Scenario.Duration)))
+		}
+	}
 	for i, n := range res.Errors {
 		class := loadgen.ErrorClass(i)
 		if n > 0 || class.AlwaysReported() {

@@ -82,8 +82,20 @@ type Run struct {
 
 	Expectations []Expectation `json:"expectations"`
 	Interrupted  bool          `json:"interrupted,omitempty"`
+	// CutOff counts requests in flight that the run cut off, neither
+	// answered nor failed; absent when it cut none.
+	CutOff *CutOff `json:"cut_off,omitempty"`
 	// Notes say what could not be measured, and why.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// CutOff counts the requests a run cut off while they were in flight.
+type CutOff struct {
+	// AtEnd: still unanswered a second after the end of the duration,
+	// so that the duration bounds the run.
+	AtEnd int64 `json:"at_end"`
+	// ByInterrupt: cut by a signal that ended the run.
+	ByInterrupt int64 `json:"by_interrupt"`
 }
 
 // Percentiles summarise a histogram, in microseconds.

@@ -38,6 +38,8 @@ func overrideFlags() []override {
 		{"half-close", "half_close"},
 		{"client-port-range", "client_port_range"},
 		{"source", "source"},
+		{"max-header-bytes", "max_header_bytes"},
+		{"max-body-bytes", "max_body_bytes"},
 	}
 }
 
@@ -63,6 +65,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Bool("half-close", false, "closer client: shutdown(SHUT_WR) after the last request, then read to EOF")
 	fs.String("client-port-range", "", "per-socket ephemeral port range LO-HI (IP_LOCAL_PORT_RANGE, Linux 6.3+)")
 	fs.String("source", "", "local addresses to spread connections over, ADDR,ADDR,...")
+	fs.Int("max-header-bytes", 0, fmt.Sprintf("the most a response's header block may take: past it, header_too_large (default %d)", loadgen.DefaultMaxHeaderBytes))
+	fs.Int64("max-body-bytes", 0, fmt.Sprintf("the most a response's body may take, discarded as it comes: past it, body_too_large (default %d)", loadgen.DefaultMaxBodyBytes))
 	format := fs.String("format", "", formatHelp())
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
