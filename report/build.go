@@ -46,6 +46,15 @@ type Input struct {
 	// Remote, if set, is the server end as a remote agent saw it; the
 	// server counts of Samples are then not used.
 	Remote *Remote
+	// TailCut, if set, says that an interruption cut the sampling after
+	// a whole load short.
+	TailCut *TailCut
+}
+
+// TailCut is how much of the sampling after the load an interruption
+// left.
+type TailCut struct {
+	Sampled, Wanted time.Duration
 }
 
 // timeWaitAssumed is Linux's TCP_TIMEWAIT_LEN, used when no TIME_WAIT
@@ -77,6 +86,12 @@ func Build(in Input) Run {
 	}
 	if r.DurationS > 0 {
 		r.QPS = float64(res.Requests) / r.DurationS
+	}
+	if t := in.TailCut; t != nil {
+		r.Interrupted = true
+		r.Notes = append(r.Notes, fmt.Sprintf("interrupted after the load, %s into the %s of sampling that follows the last connections "+
+			"through their closing states: the load is whole, but TIME_WAIT sockets that appeared later were not counted, "+
+			"so the closing end's new_time_wait and final counts may be low", seconds(t.Sampled.Seconds()), seconds(t.Wanted.Seconds())))
 	}
 	if res.Cut > 0 || res.Aborted > 0 {
 		r.CutOff = &CutOff{AtEnd: res.Cut, ByInterrupt: res.Aborted}

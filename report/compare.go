@@ -117,6 +117,9 @@ type ScenarioComparison struct {
 	// Differs lists scenario settings that are not the same in both runs,
 	// so that a change in the figures may be no regression at all.
 	Differs []string
+	// Interrupted says which run was cut short, and when; its figures are
+	// then not comparable, and none is called better or worse.
+	Interrupted string
 }
 
 // FigureChange is one figure in both runs.
@@ -134,12 +137,19 @@ type FigureChange struct {
 	Change, Worse float64
 	Limit         *float64
 	Regressed     bool
+	// Incomparable is set when either run was interrupted: under a limit
+	// the figure then fails, as a check that cannot be made must.
+	Incomparable bool
 }
 
 // Regressions returns the figures that got worse by more than their limit.
 func (c *Comparison) Regressions() []string {
 	var out []string
 	for _, s := range c.Scenarios {
+		if s.Interrupted != "" && slices.ContainsFunc(s.Figures, func(f FigureChange) bool { return f.Regressed }) {
+			out = append(out, fmt.Sprintf("%s: %s: its figures cannot be checked against the limits", s.Name, s.Interrupted))
+			continue
+		}
 		for _, f := range s.Figures {
 			if f.Regressed && f.Missing {
 				out = append(out, fmt.Sprintf("%s: %s is missing from the head run (base %s): it cannot be checked against the %s allowed",
@@ -219,6 +229,17 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 			sc.Differs = append(sc.Differs, fmt.Sprintf("%s %s -> %s", d.key, d.base, d.head))
 		}
 	}
+	var cut []string
+	for _, r := range []struct {
+		which string
+		run   *Run
+	}{{"base", b}, {"head", h}} {
+		if r.run.Interrupted {
+			cut = append(cut, fmt.Sprintf("the %s run was interrupted after %s of its %s", r.which,
+				seconds(r.run.DurationS), r.run.Scenario.Duration))
+		}
+	}
+	sc.Interrupted = strings.Join(cut, "; ")
 	bl, hl := runLatency(b), runLatency(h)
 	for which, l := range map[string]*latencyFigures{"base": bl, "head": hl} {
 		if !l.fromHDR {
@@ -233,9 +254,10 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 		if !bok || !hok {
 			fc.Missing, fc.HasBase, fc.HasHead = true, bok, hok
 			fc.Base, fc.Head = bv, hv
+			fc.Incomparable = sc.Interrupted != ""
 			if lim, ok := limits.of(f.Name); ok {
 				fc.Limit = &lim
-				fc.Regressed = bok && !hok
+				fc.Regressed = (bok && !hok) || fc.Incomparable
 			}
 			sc.Figures = append(sc.Figures, fc)
 			continue
@@ -256,9 +278,10 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 		if !f.LowerIsBetter {
 			fc.Worse = -fc.Change
 		}
+		fc.Incomparable = sc.Interrupted != ""
 		if lim, ok := limits.of(f.Name); ok {
 			fc.Limit = &lim
-			fc.Regressed = fc.Worse > lim
+			fc.Regressed = fc.Worse > lim || fc.Incomparable
 		}
 		sc.Figures = append(sc.Figures, fc)
 	}
@@ -337,6 +360,10 @@ func WriteComparison(w io.Writer, c *Comparison) error {
 				r[4] = "≤" + percentText(*f.Limit) + " worse"
 			}
 			switch {
+			case f.Regressed && f.Incomparable:
+				r[5] = "NOT COMPARABLE"
+			case f.Incomparable:
+				r[5] = "not comparable"
 			case f.Regressed:
 				r[5] = "REGRESSED"
 			case !f.Missing && f.Worse <= -0.05: // shown as -0.1% or more
@@ -347,6 +374,9 @@ func WriteComparison(w io.Writer, c *Comparison) error {
 		writeColumns(&b, rows)
 		if len(s.Differs) > 0 {
 			b.WriteString("  note: the scenario differs: " + strings.Join(s.Differs, ", ") + "\n")
+		}
+		if s.Interrupted != "" {
+			b.WriteString("  note: " + s.Interrupted + ": no figure is called better or worse\n")
 		}
 	}
 	for _, n := range c.Notes {
