@@ -193,6 +193,9 @@ func Build(in Input) Run {
 				tw.Seconds(), from))
 		}
 	}
+	if note := reuseGapNote(in, &r.Ports, res.Closes.Total()); note != "" {
+		r.Notes = append(r.Notes, note)
+	}
 	var exNotes []string
 	r.Exhaustion, exNotes = exhaustion(res, time.Duration(in.Scenario.Duration), &r.Ports)
 	r.Notes = append(r.Notes, exNotes...)
