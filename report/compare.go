@@ -33,7 +33,7 @@ func runLatency(r *Run) *latencyFigures {
 	if err != nil {
 		return &latencyFigures{p: r.LatencyUS, decodeFail: err.Error()}
 	}
-	return &latencyFigures{p: percentiles(h), fromHDR: true}
+	return &latencyFigures{p: quantiles(h), fromHDR: true}
 }
 
 // Figures lists what compare compares, by the names of the JSON report.
@@ -71,6 +71,23 @@ func Figures() []Figure {
 		{"client.peak.TIME_WAIT", true, "", peak(client)},
 		{"server.peak.TIME_WAIT", true, "", peak(server)},
 		{"ports.ports_per_qps", true, "s", func(r *Run, _ *latencyFigures) (float64, bool) { return r.Ports.PortsPerQPS, true }},
+	}
+}
+
+// figuresOnly returns the parts of r that Figures and compareRuns read;
+// the rest (series, maps of counts, notes, expectations) is left out.
+func figuresOnly(r *Run) Run {
+	end := func(e *End) End {
+		return End{Sampled: e.Sampled, Source: e.Source, TimeWaitPerRequest: e.TimeWaitPerRequest,
+			Peak: map[string]int{"TIME_WAIT": e.Peak["TIME_WAIT"]}}
+	}
+	return Run{
+		Scenario: r.Scenario, Target: r.Target, BuiltinTarget: r.BuiltinTarget,
+		DurationS: r.DurationS, QPS: r.QPS, Errors: r.Errors,
+		LatencyUS: r.LatencyUS, LatencyHDR: r.LatencyHDR,
+		Client: end(&r.Client), Server: end(&r.Server),
+		Ports:       Ports{PortsPerQPS: r.Ports.PortsPerQPS},
+		Interrupted: r.Interrupted,
 	}
 }
 
@@ -170,26 +187,29 @@ func (c *Comparison) Regressions() []string {
 func Compare(base, head *Report, limits Limits) *Comparison {
 	c := &Comparison{}
 	baseRuns, headRuns := firstRuns(base, "base", c), firstRuns(head, "head", c)
+	listed := map[string]bool{}
 	for _, hr := range head.Runs {
-		if _, ok := baseRuns[hr.Scenario.Name]; !ok && !slices.Contains(c.OnlyHead, hr.Scenario.Name) {
-			c.OnlyHead = append(c.OnlyHead, hr.Scenario.Name)
+		name := hr.Scenario.Name
+		if _, ok := baseRuns[name]; !ok && !listed[name] {
+			listed[name] = true
+			c.OnlyHead = append(c.OnlyHead, name)
 		}
 	}
+	clear(listed)
 	for _, br := range base.Runs {
 		name := br.Scenario.Name
+		if listed[name] {
+			continue
+		}
+		listed[name] = true
 		hr, ok := headRuns[name]
 		if !ok {
-			if !slices.Contains(c.OnlyBase, name) {
-				c.OnlyBase = append(c.OnlyBase, name)
-			}
+			c.OnlyBase = append(c.OnlyBase, name)
 			continue
 		}
-		if slices.ContainsFunc(c.Scenarios, func(s ScenarioComparison) bool { return s.Name == name }) {
-			continue
-		}
-		b := baseRuns[name]
-		c.Scenarios = append(c.Scenarios, compareRuns(b, hr, limits, c))
+		c.Scenarios = append(c.Scenarios, compareRuns(baseRuns[name], hr, limits, c))
 	}
+	slices.Sort(c.Notes)
 	return c
 }
 
@@ -246,7 +266,6 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 			c.Notes = append(c.Notes, fmt.Sprintf("%s: %s latency from the summary, not the histogram (%s)", sc.Name, which, l.decodeFail))
 		}
 	}
-	slices.Sort(c.Notes)
 	for _, f := range Figures() {
 		fc := FigureChange{Figure: f}
 		bv, bok := f.value(b, bl)
