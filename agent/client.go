@@ -196,14 +196,37 @@ func (c *Client) Stream(ctx context.Context, q SeriesQuery, stall time.Duration,
 		}
 	})
 
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 1024), maxLine)
-	gotHeader := false
-	for sc.Scan() {
+	err = readSeries(resp.Body, func() {
 		select {
 		case alive <- struct{}{}:
 		default:
 		}
+	}, header, fn)
+	select {
+	case <-stalled:
+		return fmt.Errorf("%w for %v", ErrStreamStalled, stall)
+	default:
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return errors.New("the agent closed the stream") // it is going away
+}
+
+// readSeries reads a series stream's lines until body ends: the header,
+// then samples, each handed on; alive is called at each line. It returns
+// nil at the end of body, the error of reading it when that failed (the
+// watchdog or the caller cut the connection, or the agent went away), and
+// an error for a line that is not what the agent sends.
+func readSeries(body io.Reader, alive func(), header func(SeriesHeader), fn func(sockstat.Sample)) error {
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 0, 1024), maxLine)
+	gotHeader := false
+	for sc.Scan() {
+		alive()
 		var line SeriesLine
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			return fmt.Errorf("bad stream line: %w", err)
@@ -225,16 +248,11 @@ func (c *Client) Stream(ctx context.Context, q SeriesQuery, stall time.Duration,
 			fn(s)
 		}
 	}
-	select {
-	case <-stalled:
-		return fmt.Errorf("%w for %v", ErrStreamStalled, stall)
-	default:
-	}
-	if ctx.Err() != nil {
-		return nil
-	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("bad stream: a line over %d bytes", maxLine)
+		}
 		return err
 	}
-	return errors.New("the agent closed the stream") // it is going away
+	return nil
 }

@@ -26,9 +26,12 @@ import (
 const (
 	// DefaultMaxStreams bounds the series streams open at once.
 	DefaultMaxStreams = 8
-	// DefaultRequestRate is the requests per second the agent answers, with
-	// bursts of twice as many; more get 429.
+	// DefaultRequestRate is the requests per second the agent answers each
+	// caller (by address), with bursts of twice as many; more get 429.
 	DefaultRequestRate = 20
+	// maxCallers bounds the callers whose rates are kept apart; callers
+	// beyond them, while all are active, share one budget.
+	maxCallers = 256
 	// MaxMetricsPorts bounds the ports an agent always reports on /metrics.
 	MaxMetricsPorts = 64
 	// MinSeriesInterval and MaxSeriesInterval bound a stream's interval.
@@ -89,7 +92,7 @@ func (c Config) Validate() error {
 // HTTP: to `twbench run --server-agent` and to Prometheus.
 type Server struct {
 	cfg     Config
-	limit   *limiter
+	callers *callers
 	streams chan struct{}
 	reg     *prometheus.Registry
 
@@ -114,12 +117,12 @@ func New(cfg Config) (*Server, error) {
 	cfg.Ports = slices.Clone(cfg.Ports)
 	a := &Server{
 		cfg:      cfg,
-		limit:    newLimiter(cfg.RequestRate, 2*cfg.RequestRate),
+		callers:  newCallers(cfg.RequestRate, maxCallers),
 		streams:  make(chan struct{}, cfg.MaxStreams),
 		reg:      prometheus.NewRegistry(),
 		streamed: make(map[uint16]int),
 	}
-	a.reg.MustRegister(metricsCollector{a})
+	a.reg.MustRegister(metricsCollector{a: a, cache: &scrapeCache{}})
 	return a, nil
 }
 
@@ -140,22 +143,26 @@ func (a *Server) Handler() http.Handler {
 	return a.guard(mux)
 }
 
-// guard applies the limits and the token to every request.
+// guard applies the token and the limits to every request. The token is
+// checked first, so that callers without it cannot use up the requests of
+// those with it; each caller, by address, then has a rate of its own.
 func (a *Server) guard(next http.Handler) http.Handler {
-	want := []byte("Bearer " + a.cfg.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.limit.allow(time.Now()) {
+		if a.cfg.Token != "" && !bearer(r.Header.Get("Authorization"), a.cfg.Token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="twbench agent"`)
+			http.Error(w, "a token is required: Authorization: Bearer TOKEN", http.StatusUnauthorized)
+			return
+		}
+		if !a.callers.allow(callerOf(r), time.Now()) {
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, "too many requests", http.StatusTooManyRequests)
 			return
 		}
-		if a.cfg.Token != "" {
-			got := []byte(r.Header.Get("Authorization"))
-			if subtle.ConstantTimeCompare(got, want) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="twbench agent"`)
-				http.Error(w, "a token is required: Authorization: Bearer TOKEN", http.StatusUnauthorized)
-				return
-			}
+		if headerBytes(r) > maxHeaderBytes {
+			// http.Server lets up to 4 KiB more through than its
+			// MaxHeaderBytes: the documented bound is kept here.
+			http.Error(w, fmt.Sprintf("request headers over %d bytes", maxHeaderBytes), http.StatusRequestHeaderFieldsTooLarge)
+			return
 		}
 		if len(r.URL.RawQuery) > maxQuery {
 			http.Error(w, "query too long", http.StatusRequestURITooLong)
@@ -168,6 +175,36 @@ func (a *Server) guard(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, 0)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearer reports whether an Authorization header carries token. The
+// scheme's name is case-insensitive (RFC 9110, 11.1); the token is
+// compared in constant time.
+func bearer(header, token string) bool {
+	scheme, got, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) == 1
+}
+
+// callerOf names the caller of r: its address without the port.
+func callerOf(r *http.Request) string {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return r.RemoteAddr
+}
+
+// headerBytes is the size of r's request line and headers as sent.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n + len(r.Host) + 8
 }
 
 func (a *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
@@ -338,7 +375,6 @@ func (a *Server) logf(format string, args ...any) {
 
 // limiter is a token bucket: rate tokens a second, at most burst saved.
 type limiter struct {
-	mu     sync.Mutex
 	rate   float64
 	burst  float64
 	tokens float64
@@ -349,16 +385,56 @@ func newLimiter(rate, burst float64) *limiter {
 	return &limiter{rate: rate, burst: burst, tokens: burst}
 }
 
+// allow takes a token if there is one. The caller holds the lock that
+// guards l.
 func (l *limiter) allow(now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.last.IsZero() {
-		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
-	}
-	l.last = now
+	l.refill(now)
 	if l.tokens < 1 {
 		return false
 	}
 	l.tokens--
 	return true
+}
+
+func (l *limiter) refill(now time.Time) {
+	if !l.last.IsZero() {
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
+}
+
+// callers keeps a limiter per caller, at most max of them. When all are
+// taken and none is idle (its bucket full again), the callers beyond them
+// share one more.
+type callers struct {
+	mu       sync.Mutex
+	rate     float64
+	max      int
+	each     map[string]*limiter
+	overflow *limiter
+}
+
+func newCallers(rate float64, max int) *callers {
+	return &callers{rate: rate, max: max, each: map[string]*limiter{}, overflow: newLimiter(rate, 2*rate)}
+}
+
+func (c *callers) allow(caller string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.each[caller]
+	if !ok {
+		if len(c.each) >= c.max {
+			for k, idle := range c.each {
+				if idle.refill(now); idle.tokens >= idle.burst {
+					delete(c.each, k)
+				}
+			}
+		}
+		if len(c.each) >= c.max {
+			return c.overflow.allow(now)
+		}
+		l = newLimiter(c.rate, 2*c.rate)
+		c.each[caller] = l
+	}
+	return l.allow(now)
 }

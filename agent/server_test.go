@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"time"
 
 	"github.com/twbench/twbench/sockstat"
@@ -90,6 +92,101 @@ func TestAgentRateLimit(t *testing.T) {
 	// A burst of 4, and a token every 500 ms.
 	if limited < 5 {
 		t.Errorf("10 requests at once to an agent allowing 2/s: %d refused with 429; want at least 5", limited)
+	}
+}
+
+// TestTokenBeforeRateLimit: a flood of requests without the token is
+// refused as unauthorised and takes nothing from the callers with it
+// (20 of 20 got 429 when the limit was checked first, and shared).
+func TestTokenBeforeRateLimit(t *testing.T) {
+	const token = "0123456789abcdef"
+	srv := newTestAgent(t, Config{Token: token, RequestRate: 2})
+	for range 50 {
+		if got := status(t, http.MethodGet, srv.URL+"/", ""); got != http.StatusUnauthorized {
+			t.Fatalf("GET / without the token: %d; want 401", got)
+		}
+	}
+	ok := 0
+	for range 4 {
+		if status(t, http.MethodGet, srv.URL+"/", token) == http.StatusOK {
+			ok++
+		}
+	}
+	if ok != 4 {
+		t.Errorf("after a flood without the token, %d of 4 requests with it answered (a burst of 4 allowed); want 4", ok)
+	}
+}
+
+// TestCallersLimitedApart: one caller using up its rate leaves another's.
+func TestCallersLimitedApart(t *testing.T) {
+	c := newCallers(2, 3)
+	now := time.Unix(1000, 0)
+	for range 4 {
+		c.allow("10.0.0.1", now)
+	}
+	if c.allow("10.0.0.1", now) {
+		t.Error("a fifth request at once from 10.0.0.1 (burst 4) allowed; want refused")
+	}
+	if !c.allow("10.0.0.2", now) {
+		t.Error("10.0.0.2's first request refused after 10.0.0.1 used its burst; want allowed")
+	}
+	// The table is bounded: past 3 busy callers the rest share one bucket.
+	c.allow("10.0.0.3", now)
+	for range 4 {
+		if !c.allow("10.0.0.9", now) {
+			t.Fatal("a fourth caller's burst refused; want it served from the shared bucket")
+		}
+	}
+	if c.allow("10.0.0.10", now) {
+		t.Error("a fifth caller allowed with the shared bucket empty; want refused")
+	}
+	if len(c.each) > 3 {
+		t.Errorf("%d callers kept; want at most 3", len(c.each))
+	}
+	// A caller idle long enough to be full again gives up its place.
+	if later := now.Add(time.Minute); !c.allow("10.0.0.11", later) || len(c.each) > 3 {
+		t.Errorf("a new caller a minute later: %d kept; want an idle one's place taken", len(c.each))
+	}
+}
+
+func TestBearer(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		want   bool
+	}{
+		{"Bearer tok", true},
+		{"bearer tok", true},
+		{"BEARER  tok ", true},
+		{"Basic tok", false},
+		{"Bearer", false},
+		{"Bearer tokx", false},
+		{"tok", false},
+		{"", false},
+	} {
+		if got := bearer(tc.header, "tok"); got != tc.want {
+			t.Errorf("bearer(%q, tok) = %v; want %v", tc.header, got, tc.want)
+		}
+	}
+}
+
+// TestAgentHeaderLimit: the agent refuses headers past its documented
+// 8 KiB, which http.Server alone lets through by up to 4 KiB more.
+func TestAgentHeaderLimit(t *testing.T) {
+	srv := newTestAgent(t, Config{RequestRate: 1000})
+	for _, tc := range []struct {
+		size int
+		want int
+	}{{6 << 10, http.StatusOK}, {9 << 10, http.StatusRequestHeaderFieldsTooLarge}} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+		req.Header.Set("X-Padding", strings.Repeat("x", tc.size))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET / with %d bytes of headers: %d; want %d", tc.size, resp.StatusCode, tc.want)
+		}
 	}
 }
 
@@ -259,5 +356,34 @@ func TestStreamStalled(t *testing.T) {
 		200*time.Millisecond, func(SeriesHeader) {}, func(sockstat.Sample) {})
 	if !errors.Is(err, ErrStreamStalled) {
 		t.Errorf("Stream from a silent agent = %v; want ErrStreamStalled", err)
+	}
+}
+
+// TestScrapeBudget: /metrics samples again only when the last samples'
+// budget (25× their cost) has passed, and serves the cache, with its age,
+// until then.
+func TestScrapeBudget(t *testing.T) {
+	var c scrapeCache
+	collected := 0
+	collect := func() ([]prometheus.Metric, time.Duration) {
+		collected++
+		return nil, 100 * time.Millisecond // 64 ports took about this
+	}
+	t0 := time.Unix(1000, 0)
+	for i, tc := range []struct {
+		at           time.Duration
+		wantCollects int
+		wantAge      time.Duration
+	}{
+		{0, 1, 0},
+		{time.Second, 1, time.Second}, // within 2.5 s: the cache
+		{2400 * time.Millisecond, 1, 2400 * time.Millisecond},
+		{2500 * time.Millisecond, 2, 0}, // the budget has passed
+		{2600 * time.Millisecond, 2, 100 * time.Millisecond},
+	} {
+		_, age := c.get(t0.Add(tc.at), collect)
+		if collected != tc.wantCollects || age != tc.wantAge {
+			t.Errorf("scrape %d at +%v: %d collections, age %v; want %d, %v", i, tc.at, collected, age, tc.wantCollects, tc.wantAge)
+		}
 	}
 }

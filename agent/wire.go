@@ -92,6 +92,11 @@ func (w WireSample) FromWire() (sockstat.Sample, error) {
 	if w.ServerNewTimeWait < 0 || w.ClientNewTimeWait < 0 || w.CostUS < 0 || w.MaxTimeWaitLeftMS < 0 {
 		return s, fmt.Errorf("agent: sample with a negative count or time")
 	}
+	// No sample takes an hour, and no socket state lasts a day: larger
+	// values are no agent's, and would overflow a time.Duration.
+	if w.CostUS > int64(time.Hour/time.Microsecond) || w.MaxTimeWaitLeftMS > int64(24*time.Hour/time.Millisecond) {
+		return s, fmt.Errorf("agent: sample with a cost of %d µs or a timer of %d ms: more than any sample or socket takes", w.CostUS, w.MaxTimeWaitLeftMS)
+	}
 	for name, n := range w.Server {
 		if st, ok := sockstat.ParseState(name); ok {
 			s.Server[st] = n

@@ -118,11 +118,14 @@ func (e *ends) follow() (stop func()) {
 // tail follows the ends for d after the load, or until ctx is done: a new
 // sampling loop takes a sample the moment the load ends, then follows the
 // last connections through their closing states. A last sample ends it.
-func (e *ends) tail(ctx context.Context, d time.Duration) {
+func (e *ends) tail(ctx context.Context, d time.Duration) (sampled time.Duration) {
+	begin := time.Now()
 	stop := e.follow()
 	select {
 	case <-time.After(d):
+		sampled = d
 	case <-ctx.Done():
+		sampled = time.Since(begin)
 	}
 	stop()
 	if e.sampler != nil {
@@ -130,6 +133,7 @@ func (e *ends) tail(ctx context.Context, d time.Duration) {
 			e.record(s)
 		}
 	}
+	return sampled
 }
 
 // stop ends the agent's stream and closes the sampler. It may be called

@@ -211,7 +211,15 @@ func (r *run) load(ctx context.Context) error {
 
 // tail follows the last connections through their closing states for
 // opts.Tail, or until ctx is done.
-func (r *run) tail(ctx context.Context) { r.ends.tail(ctx, r.opts.Tail) }
+//
+// An interruption that ends the tail early marks the run interrupted,
+// although its load was whole: its last closes were not all followed.
+func (r *run) tail(ctx context.Context) {
+	sampled := r.ends.tail(ctx, r.opts.Tail)
+	if sampled < r.opts.Tail && r.in.Result != nil && !r.in.Result.Interrupted {
+		r.in.TailCut = &report.TailCut{Sampled: sampled, Wanted: r.opts.Tail}
+	}
+}
 
 // assemble stops the samplers and builds the run's report from what the
 // steps gathered.

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +188,11 @@ func TestStepsTailCutByContext(t *testing.T) {
 	noneLeft(t, "the steps")
 	if run.Requests != 20 || run.Closes.ClientFirst != 20 {
 		t.Errorf("%d requests, closes %+v; want 20, all closed by the client", run.Requests, run.Closes)
+	}
+	// The load was whole, but its tail was cut: the report says so (a
+	// SIGTERM there exited 130 with a report that did not).
+	if !run.Interrupted || !slices.ContainsFunc(run.Notes, func(n string) bool { return strings.Contains(n, "interrupted after the load") }) {
+		t.Errorf("interrupted %v, notes %q; want an interrupted run with a note on its cut tail", run.Interrupted, run.Notes)
 	}
 	if sampling() && (!run.Client.Sampled || run.Client.Peak["TIME_WAIT"] <= run.Client.Baseline["TIME_WAIT"]) {
 		t.Errorf("client end sampled %v, TIME_WAIT from %d to %d; want it to rise", run.Client.Sampled,

@@ -248,6 +248,14 @@ func TestMisbehavingServers(t *testing.T) {
 			if res.Requests != tc.success {
 				t.Errorf("requests = %d; want %d", res.Requests, tc.success)
 			}
+			// Each class's example names the target (unexpected_eof's was a
+			// bare "EOF").
+			host := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+			for c := range loadgen.NumErrorClasses {
+				if ex := res.FirstError[c]; ex != "" && !strings.Contains(ex, host) {
+					t.Errorf("the example of %s is %q; want one naming %s", loadgen.ErrorClass(c), ex, host)
+				}
+			}
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -98,4 +99,21 @@ func Classify(err error) ErrorClass {
 		return ErrUnexpectedEOF
 	}
 	return ErrOther
+}
+
+// describe writes err as the report's example of its class: naming the
+// target when the message does not, and saying what a bare EOF means
+// (the example of unexpected_eof was "EOF" and nothing else).
+func (g *Generator) describe(err error) string {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "the server closed the connection part-way through the response (" + msg + ")"
+	case errors.Is(err, io.EOF):
+		msg = "the server closed the connection before a complete response (" + msg + ")"
+	}
+	if !strings.Contains(msg, g.addrPort) {
+		msg = g.addrPort + ": " + msg
+	}
+	return msg
 }

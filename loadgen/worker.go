@@ -396,7 +396,7 @@ func (w *worker) count(class ErrorClass, err error) {
 		w.g.markOnset(class)
 	}
 	if err != nil && w.firstError[class] == "" {
-		w.firstError[class] = err.Error()
+		w.firstError[class] = w.g.describe(err)
 	}
 	w.g.failed.Add(1)
 }

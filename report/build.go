@@ -46,6 +46,15 @@ type Input struct {
 	// Remote, if set, is the server end as a remote agent saw it; the
 	// server counts of Samples are then not used.
 	Remote *Remote
+	// TailCut, if set, says that an interruption cut the sampling after
+	// a whole load short.
+	TailCut *TailCut
+}
+
+// TailCut is how much of the sampling after the load an interruption
+// left.
+type TailCut struct {
+	Sampled, Wanted time.Duration
 }
 
 // timeWaitAssumed is Linux's TCP_TIMEWAIT_LEN, used when no TIME_WAIT
@@ -77,6 +86,20 @@ func Build(in Input) Run {
 	}
 	if r.DurationS > 0 {
 		r.QPS = float64(res.Requests) / r.DurationS
+	}
+	if t := in.TailCut; t != nil {
+		r.Interrupted = true
+		r.Notes = append(r.Notes, fmt.Sprintf("interrupted after the load, %s into the %s of sampling that follows the last connections "+
+			"through their closing states: the load is whole, but TIME_WAIT sockets that appeared later were not counted, "+
+			"so the closing end's new_time_wait and final counts may be low", seconds(t.Sampled.Seconds()), seconds(t.Wanted.Seconds())))
+	}
+	if res.Cut > 0 || res.Aborted > 0 {
+		r.CutOff = &CutOff{AtEnd: res.Cut, ByInterrupt: res.Aborted}
+		if res.Cut > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s requests were still in flight a second after the load's %s and were cut off, "+
+				"neither answered nor failed (cut_off.at_end): the target answered slower than the run could wait",
+				commas(res.Cut), time.Duration(in.Scenario.Duration)))
+		}
 	}
 	for i, n := range res.Errors {
 		class := loadgen.ErrorClass(i)
@@ -169,6 +192,9 @@ func Build(in Input) Run {
 			r.Notes = append(r.Notes, fmt.Sprintf("a client port is held %g s in TIME_WAIT: twice %s, read from the setting (macOS gives no time left on a TIME_WAIT socket to measure); connect() on macOS never takes back a TIME_WAIT socket's port, on loopback either, so both ceilings are the same",
 				tw.Seconds(), from))
 		}
+	}
+	if note := reuseGapNote(in, &r.Ports, res.Closes.Total()); note != "" {
+		r.Notes = append(r.Notes, note)
 	}
 	var exNotes []string
 	r.Exhaustion, exNotes = exhaustion(res, time.Duration(in.Scenario.Duration), &r.Ports)
@@ -321,14 +347,21 @@ func percentiles(h *hdrhistogram.Histogram) Percentiles {
 	if h == nil || h.TotalCount() == 0 {
 		return Percentiles{}
 	}
-	return Percentiles{
-		P50:  h.ValueAtQuantile(50),
-		P90:  h.ValueAtQuantile(90),
-		P99:  h.ValueAtQuantile(99),
-		P999: h.ValueAtQuantile(99.9),
-		Max:  h.Max(),
-		Mean: round(h.Mean(), 1),
+	p := quantiles(h)
+	p.Mean = round(h.Mean(), 1)
+	return p
+}
+
+// quantiles returns the percentiles of h but its mean, in one pass over
+// its buckets (each pass of a large histogram takes about 100 µs, and
+// compare reads two histograms a run). The 100th percentile is Max's
+// value: the highest equivalent value of the highest bucket recorded.
+func quantiles(h *hdrhistogram.Histogram) Percentiles {
+	if h == nil || h.TotalCount() == 0 {
+		return Percentiles{}
 	}
+	q := h.ValueAtPercentilesSlice([]float64{50, 90, 99, 99.9, 100})
+	return Percentiles{P50: q[0], P90: q[1], P99: q[2], P999: q[3], Max: q[4]}
 }
 
 func round(v float64, digits int) float64 {

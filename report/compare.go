@@ -33,7 +33,7 @@ func runLatency(r *Run) *latencyFigures {
 	if err != nil {
 		return &latencyFigures{p: r.LatencyUS, decodeFail: err.Error()}
 	}
-	return &latencyFigures{p: percentiles(h), fromHDR: true}
+	return &latencyFigures{p: quantiles(h), fromHDR: true}
 }
 
 // Figures lists what compare compares, by the names of the JSON report.
@@ -71,6 +71,23 @@ func Figures() []Figure {
 		{"client.peak.TIME_WAIT", true, "", peak(client)},
 		{"server.peak.TIME_WAIT", true, "", peak(server)},
 		{"ports.ports_per_qps", true, "s", func(r *Run, _ *latencyFigures) (float64, bool) { return r.Ports.PortsPerQPS, true }},
+	}
+}
+
+// figuresOnly returns the parts of r that Figures and compareRuns read;
+// the rest (series, maps of counts, notes, expectations) is left out.
+func figuresOnly(r *Run) Run {
+	end := func(e *End) End {
+		return End{Sampled: e.Sampled, Source: e.Source, TimeWaitPerRequest: e.TimeWaitPerRequest,
+			Peak: map[string]int{"TIME_WAIT": e.Peak["TIME_WAIT"]}}
+	}
+	return Run{
+		Scenario: r.Scenario, Target: r.Target, BuiltinTarget: r.BuiltinTarget,
+		DurationS: r.DurationS, QPS: r.QPS, Errors: r.Errors,
+		LatencyUS: r.LatencyUS, LatencyHDR: r.LatencyHDR,
+		Client: end(&r.Client), Server: end(&r.Server),
+		Ports:       Ports{PortsPerQPS: r.Ports.PortsPerQPS},
+		Interrupted: r.Interrupted,
 	}
 }
 
@@ -117,6 +134,9 @@ type ScenarioComparison struct {
 	// Differs lists scenario settings that are not the same in both runs,
 	// so that a change in the figures may be no regression at all.
 	Differs []string
+	// Interrupted says which run was cut short, and when; its figures are
+	// then not comparable, and none is called better or worse.
+	Interrupted string
 }
 
 // FigureChange is one figure in both runs.
@@ -134,12 +154,19 @@ type FigureChange struct {
 	Change, Worse float64
 	Limit         *float64
 	Regressed     bool
+	// Incomparable is set when either run was interrupted: under a limit
+	// the figure then fails, as a check that cannot be made must.
+	Incomparable bool
 }
 
 // Regressions returns the figures that got worse by more than their limit.
 func (c *Comparison) Regressions() []string {
 	var out []string
 	for _, s := range c.Scenarios {
+		if s.Interrupted != "" && slices.ContainsFunc(s.Figures, func(f FigureChange) bool { return f.Regressed }) {
+			out = append(out, fmt.Sprintf("%s: %s: its figures cannot be checked against the limits", s.Name, s.Interrupted))
+			continue
+		}
 		for _, f := range s.Figures {
 			if f.Regressed && f.Missing {
 				out = append(out, fmt.Sprintf("%s: %s is missing from the head run (base %s): it cannot be checked against the %s allowed",
@@ -160,26 +187,29 @@ func (c *Comparison) Regressions() []string {
 func Compare(base, head *Report, limits Limits) *Comparison {
 	c := &Comparison{}
 	baseRuns, headRuns := firstRuns(base, "base", c), firstRuns(head, "head", c)
+	listed := map[string]bool{}
 	for _, hr := range head.Runs {
-		if _, ok := baseRuns[hr.Scenario.Name]; !ok && !slices.Contains(c.OnlyHead, hr.Scenario.Name) {
-			c.OnlyHead = append(c.OnlyHead, hr.Scenario.Name)
+		name := hr.Scenario.Name
+		if _, ok := baseRuns[name]; !ok && !listed[name] {
+			listed[name] = true
+			c.OnlyHead = append(c.OnlyHead, name)
 		}
 	}
+	clear(listed)
 	for _, br := range base.Runs {
 		name := br.Scenario.Name
+		if listed[name] {
+			continue
+		}
+		listed[name] = true
 		hr, ok := headRuns[name]
 		if !ok {
-			if !slices.Contains(c.OnlyBase, name) {
-				c.OnlyBase = append(c.OnlyBase, name)
-			}
+			c.OnlyBase = append(c.OnlyBase, name)
 			continue
 		}
-		if slices.ContainsFunc(c.Scenarios, func(s ScenarioComparison) bool { return s.Name == name }) {
-			continue
-		}
-		b := baseRuns[name]
-		c.Scenarios = append(c.Scenarios, compareRuns(b, hr, limits, c))
+		c.Scenarios = append(c.Scenarios, compareRuns(baseRuns[name], hr, limits, c))
 	}
+	slices.Sort(c.Notes)
 	return c
 }
 
@@ -219,13 +249,23 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 			sc.Differs = append(sc.Differs, fmt.Sprintf("%s %s -> %s", d.key, d.base, d.head))
 		}
 	}
+	var cut []string
+	for _, r := range []struct {
+		which string
+		run   *Run
+	}{{"base", b}, {"head", h}} {
+		if r.run.Interrupted {
+			cut = append(cut, fmt.Sprintf("the %s run was interrupted after %s of its %s", r.which,
+				seconds(r.run.DurationS), r.run.Scenario.Duration))
+		}
+	}
+	sc.Interrupted = strings.Join(cut, "; ")
 	bl, hl := runLatency(b), runLatency(h)
 	for which, l := range map[string]*latencyFigures{"base": bl, "head": hl} {
 		if !l.fromHDR {
 			c.Notes = append(c.Notes, fmt.Sprintf("%s: %s latency from the summary, not the histogram (%s)", sc.Name, which, l.decodeFail))
 		}
 	}
-	slices.Sort(c.Notes)
 	for _, f := range Figures() {
 		fc := FigureChange{Figure: f}
 		bv, bok := f.value(b, bl)
@@ -233,9 +273,10 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 		if !bok || !hok {
 			fc.Missing, fc.HasBase, fc.HasHead = true, bok, hok
 			fc.Base, fc.Head = bv, hv
+			fc.Incomparable = sc.Interrupted != ""
 			if lim, ok := limits.of(f.Name); ok {
 				fc.Limit = &lim
-				fc.Regressed = bok && !hok
+				fc.Regressed = (bok && !hok) || fc.Incomparable
 			}
 			sc.Figures = append(sc.Figures, fc)
 			continue
@@ -256,9 +297,10 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 		if !f.LowerIsBetter {
 			fc.Worse = -fc.Change
 		}
+		fc.Incomparable = sc.Interrupted != ""
 		if lim, ok := limits.of(f.Name); ok {
 			fc.Limit = &lim
-			fc.Regressed = fc.Worse > lim
+			fc.Regressed = fc.Worse > lim || fc.Incomparable
 		}
 		sc.Figures = append(sc.Figures, fc)
 	}
@@ -337,6 +379,10 @@ func WriteComparison(w io.Writer, c *Comparison) error {
 				r[4] = "≤" + percentText(*f.Limit) + " worse"
 			}
 			switch {
+			case f.Regressed && f.Incomparable:
+				r[5] = "NOT COMPARABLE"
+			case f.Incomparable:
+				r[5] = "not comparable"
 			case f.Regressed:
 				r[5] = "REGRESSED"
 			case !f.Missing && f.Worse <= -0.05: // shown as -0.1% or more
@@ -347,6 +393,9 @@ func WriteComparison(w io.Writer, c *Comparison) error {
 		writeColumns(&b, rows)
 		if len(s.Differs) > 0 {
 			b.WriteString("  note: the scenario differs: " + strings.Join(s.Differs, ", ") + "\n")
+		}
+		if s.Interrupted != "" {
+			b.WriteString("  note: " + s.Interrupted + ": no figure is called better or worse\n")
 		}
 	}
 	for _, n := range c.Notes {

@@ -162,3 +162,36 @@ func TestCompareMissingInHead(t *testing.T) {
 		t.Errorf("Regressions() without limits = %v; want none", reg)
 	}
 }
+
+// TestCompareInterrupted: a head cut short is not compared as if whole.
+// Its lower TIME_WAIT passed --max-regression 50% as "better".
+func TestCompareInterrupted(t *testing.T) {
+	head := fixture()
+	cut := &head.Runs[0]
+	cut.Interrupted = true
+	cut.DurationS = 0.5
+	cut.Server.Peak["TIME_WAIT"] /= 20 // half a second's worth
+	c := report.Compare(fixture(), head, report.Limits{Default: pct(50)})
+	if s := c.Scenarios[0]; !strings.Contains(s.Interrupted, "the head run was interrupted after 500.0 ms of its 10s") {
+		t.Errorf("ab-finding: Interrupted = %q; want the head's cut named", s.Interrupted)
+	}
+	tw := find(c, "ab-finding", "server.peak.TIME_WAIT")
+	if !tw.Incomparable || !tw.Regressed {
+		t.Errorf("server.peak.TIME_WAIT of an interrupted head: incomparable %v, regressed %v; want both", tw.Incomparable, tw.Regressed)
+	}
+	reg := c.Regressions()
+	if len(reg) != 1 || !strings.Contains(reg[0], "ab-finding: the head run was interrupted after 500.0 ms of its 10s: its figures cannot be checked") {
+		t.Errorf("Regressions() = %q; want one line saying the head was interrupted", reg)
+	}
+	var b bytes.Buffer
+	if err := report.WriteComparison(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.Contains(out, "   better\n") || !strings.Contains(out, "NOT COMPARABLE") {
+		t.Errorf("the table calls a figure of an interrupted run better, or does not say it is not comparable:\n%s", out)
+	}
+	// Without limits the table still says so, and nothing fails.
+	if reg := report.Compare(fixture(), head, report.Limits{}).Regressions(); len(reg) != 0 {
+		t.Errorf("Regressions() without limits = %q; want none", reg)
+	}
+}

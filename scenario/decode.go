@@ -270,7 +270,7 @@ func (d *decoder) expect(s *Scenario, v *yaml.Node) {
 func Fields() []string {
 	return []string{"name", "description", "protocol", "closer", "target", "concurrency", "rate",
 		"duration", "requests", "timeout", "sample_interval", "request_size", "response_size",
-		"requests_per_conn", "half_close", "client_port_range", "source", "expect"}
+		"requests_per_conn", "half_close", "client_port_range", "source", "max_header_bytes", "max_body_bytes", "expect"}
 }
 
 // set sets the field named key from its text, as written in YAML or on
@@ -316,6 +316,15 @@ func (s *Scenario) set(key, text string) error {
 		default:
 			s.RequestsPerConn = int(n)
 		}
+	case "max_header_bytes":
+		var n int64
+		n, err = parseInt(text)
+		if err == nil && (n < 0 || n > math.MaxInt32) {
+			err = fmt.Errorf("%s is out of range", text)
+		}
+		s.MaxHeaderBytes = int(n)
+	case "max_body_bytes":
+		s.MaxBodyBytes, err = parseInt(text)
 	case "half_close":
 		s.HalfClose, err = parseBool(text)
 	case "client_port_range":

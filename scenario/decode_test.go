@@ -305,6 +305,22 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestResponseBounds(t *testing.T) {
+	cat, err := scenario.Parse("s.yaml", []byte("scenarios:\n  - name: a\n    max_header_bytes: 8192\n    max_body_bytes: 1_000_000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cat.Scenarios[0]
+	s.ApplyDefaults()
+	if cfg := s.Config("http://127.0.0.1:1/"); cfg.MaxHeaderBytes != 8192 || cfg.MaxBodyBytes != 1_000_000 {
+		t.Errorf("config bounds = %d, %d; want 8192, 1000000", cfg.MaxHeaderBytes, cfg.MaxBodyBytes)
+	}
+	_, err = scenario.Parse("s.yaml", []byte("scenarios:\n  - name: a\n    max_header_bytes: 10\n"))
+	if want := `s.yaml:3: scenario "a": max_header_bytes: 10: want 0 (the default, 65536) or 1024 to 1048576`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Parse(max_header_bytes: 10) = %v; want %q", err, want)
+	}
+}
+
 func TestDescriptionOnOneLine(t *testing.T) {
 	cat, err := scenario.Parse("s.yaml", []byte("scenarios:\n  - name: a\n    description: |\n      two\n      lines,\ttabbed   and spaced\n"))
 	if err != nil {

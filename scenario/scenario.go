@@ -62,6 +62,10 @@ type Scenario struct {
 	ClientPortRange string `json:"client_port_range,omitempty"`
 	// Source lists local addresses to spread connections over.
 	Sources []string `json:"source,omitempty"`
+	// MaxHeaderBytes and MaxBodyBytes bound a response's header block and
+	// body; 0 is loadgen's default.
+	MaxHeaderBytes int   `json:"max_header_bytes,omitempty"`
+	MaxBodyBytes   int64 `json:"max_body_bytes,omitempty"`
 
 	// Expect holds the expressions the run's report must satisfy, as
 	// written; the report package compiles and checks them.
@@ -281,6 +285,8 @@ func (s *Scenario) Config(targetURL string) loadgen.Config {
 		ResponseSize:    s.ResponseSize,
 		RequestsPerConn: s.RequestsPerConn,
 		HalfClose:       s.HalfClose,
+		MaxHeaderBytes:  s.MaxHeaderBytes,
+		MaxBodyBytes:    s.MaxBodyBytes,
 	}
 	cfg.PortRange, _ = loadgen.ParsePortRange(s.ClientPortRange)
 	for _, text := range s.Sources {

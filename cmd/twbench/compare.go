@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -97,11 +98,12 @@ func parseLimits(values []string) (report.Limits, error) {
 }
 
 func readReport(path string) (*report.Report, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, usagef("compare: %w", err)
 	}
-	r, err := report.ReadReport(data)
+	defer f.Close()
+	r, err := report.DecodeFigures(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
 		return nil, usagef("compare: %s: %w", path, err)
 	}

@@ -26,6 +26,10 @@ import (
 )
 
 func main() {
+	// A closed stdout (twbench run | head) makes writes fail with EPIPE
+	// instead of killing the process, so that the run's own exit code,
+	// and its failed expectations on stderr, survive.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal, a second one kills the process as usual.
 	go func() { <-ctx.Done(); stop() }()

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -38,6 +38,8 @@ func overrideFlags() []override {
 		{"half-close", "half_close"},
 		{"client-port-range", "client_port_range"},
 		{"source", "source"},
+		{"max-header-bytes", "max_header_bytes"},
+		{"max-body-bytes", "max_body_bytes"},
 	}
 }
 
@@ -63,6 +65,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Bool("half-close", false, "closer client: shutdown(SHUT_WR) after the last request, then read to EOF")
 	fs.String("client-port-range", "", "per-socket ephemeral port range LO-HI (IP_LOCAL_PORT_RANGE, Linux 6.3+)")
 	fs.String("source", "", "local addresses to spread connections over, ADDR,ADDR,...")
+	fs.Int("max-header-bytes", 0, fmt.Sprintf("the most a response's header block may take: past it, header_too_large (default %d)", loadgen.DefaultMaxHeaderBytes))
+	fs.Int64("max-body-bytes", 0, fmt.Sprintf("the most a response's body may take, discarded as it comes: past it, body_too_large (default %d)", loadgen.DefaultMaxBodyBytes))
 	format := fs.String("format", "", formatHelp())
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
@@ -100,14 +104,14 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	// The report file is created before the run, so that a path that
-	// cannot be written fails now, not after the load.
-	var out *os.File
+	// The report's file is opened last of all the checks, and first
+	// before the load: a path that cannot be written fails now.
+	var out *reportFile
 	if *output != "" {
-		if out, err = os.Create(*output); err != nil {
+		if out, err = createReportFile(*output); err != nil {
 			return usagef("-o: %w", err)
 		}
-		defer out.Close()
+		defer out.discard()
 	}
 
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
@@ -131,11 +135,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		unmet = append(unmet, checkRun(&run, append(checks, extraChecks...))...)
 		rep.Runs = append(rep.Runs, run)
 		if run.Requests == 0 && !run.Interrupted {
-			failures = append(failures, fmt.Errorf("scenario %s: no request succeeded%s", sc.Name, firstError(&run)))
+			failures = append(failures, fmt.Errorf("scenario %s: %s", sc.Name, noRequest(&run)))
 		}
 	}
 
-	if err := writeReport(rep, outFormat, out, stdout); err != nil {
+	if err := writeReport(rep, outFormat, out, stdout); err != nil && !stdoutGone(err) {
 		return err
 	}
 	switch {
@@ -193,20 +197,33 @@ func formatHelp() string {
 
 // writeReport writes the report: to out in format, and as text to stdout;
 // or, without out, to stdout in format.
-func writeReport(rep *report.Report, format report.Format, out *os.File, stdout io.Writer) error {
+func writeReport(rep *report.Report, format report.Format, out *reportFile, stdout io.Writer) error {
+	write := func(w io.Writer) error { return format.Write(w, rep) }
 	if out == nil {
-		return format.Write(stdout, rep)
+		return write(stdout)
 	}
-	werr := format.Write(out, rep)
-	if cerr := out.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
+	if err := out.commit(write); err != nil {
 		// The report must not be lost: it still goes to stdout.
-		_ = format.Write(stdout, rep)
-		return fmt.Errorf("write report to %s: %w", out.Name(), werr)
+		_ = write(stdout)
+		return err
 	}
 	return report.WriteText(stdout, rep)
+}
+
+// noRequest says why a run that was not interrupted answered no request.
+func noRequest(run *report.Run) string {
+	var errs int64
+	for _, n := range run.Errors {
+		errs += n
+	}
+	switch {
+	case errs > 0:
+		return "no request succeeded" + firstError(run)
+	case run.CutOff != nil && run.CutOff.AtEnd > 0:
+		return fmt.Sprintf("no request was answered within the run's %s: %s in flight were cut off at its end",
+			run.Scenario.Duration, strconv.FormatInt(run.CutOff.AtEnd, 10))
+	}
+	return fmt.Sprintf("no request was answered within the run's %s", run.Scenario.Duration)
 }
 
 // firstError describes the run's most frequent error.

@@ -342,7 +342,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--no-sampling", "--sample-interval", "1s"}, "--no-sampling turns sampling off; give --sample-interval or --no-sampling, not both"},
 		{[]string{"run", "--no-sampling", "--server-agent", "http://127.0.0.1:9911"}, "give --server-agent or --no-sampling, not both"},
 		{[]string{"run", "--closer", "client", "ab-finding", "keepalive"}, `--closer: "client" needs keep-alive, which http1.0 does not have: use http1.1 (closers for http1.0: server or server-rst) (scenario ab-finding)`},
-		{[]string{"run", "keepalive", "-d", "1s", "-o", "/nonexistent/dir/r.json"}, "-o: open /nonexistent/dir/r.json: no such file or directory"},
+		{[]string{"run", "keepalive", "-d", "1s", "-o", "/nonexistent/dir/r.json"}, "-o: cannot write /nonexistent/dir/r.json: no such file or directory"},
 		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
 		{[]string{"run", "--target", "https://127.0.0.1/"}, "https is not supported"},
 		{[]string{"run", "-c", "x"}, `invalid argument "x"`},
