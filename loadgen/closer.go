@@ -205,6 +205,12 @@ func ListClosers(cs []Closer, last string) string {
 	for i, c := range cs {
 		words[i] = string(c)
 	}
+	return sentence(words, last)
+}
+
+// sentence joins words with commas, the last two with last ("or",
+// "and"); with last "", commas only.
+func sentence(words []string, last string) string {
 	if last == "" || len(words) < 2 {
 		return strings.Join(words, ", ")
 	}
@@ -239,12 +245,9 @@ func ClosingClosers() []Closer {
 func CloserHelp() string {
 	parts := make([]string, len(closerTable))
 	for i, s := range closerTable {
-		parts[i] = string(s.Closer)
-		if s.Hint != "" {
-			parts[i] += " (" + s.Hint + ")"
-		}
+		parts[i] = withHint(string(s.Closer), s.Hint)
 	}
-	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
+	return sentence(parts, "or")
 }
 
 // Supports reports whether protocol p can be driven with closer c, and if
@@ -261,6 +264,14 @@ func Supports(p Protocol, c Closer) error {
 		return nil
 	}
 	return fmt.Errorf("closer %q %s (closers for %s: %s)", c, s.unsupported[p], p, ListClosers(ClosersFor(p), "or"))
+}
+
+// withHint writes a name with its hint in parentheses, if it has one.
+func withHint(name, hint string) string {
+	if hint == "" {
+		return name
+	}
+	return name + " (" + hint + ")"
 }
 
 // groupThousands writes n with commas between groups of three digits.

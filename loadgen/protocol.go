@@ -1,7 +1,5 @@
 package loadgen
 
-import "strings"
-
 // Protocol is what the client speaks on a connection.
 type Protocol string
 
@@ -70,12 +68,9 @@ func (p Protocol) Scheme() string {
 func ProtocolHelp() string {
 	parts := make([]string, len(protocolTable))
 	for i, s := range protocolTable {
-		parts[i] = string(s.protocol)
-		if s.summary != "" {
-			parts[i] += " (" + s.summary + ")"
-		}
+		parts[i] = withHint(string(s.protocol), s.summary)
 	}
-	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
+	return sentence(parts, "or")
 }
 
 // listProtocols writes the protocols as a list for a sentence, the last
@@ -86,5 +81,5 @@ func listProtocols(word string) string {
 	for i, p := range ps {
 		words[i] = string(p)
 	}
-	return strings.Join(words[:len(words)-1], ", ") + " " + word + " " + words[len(words)-1]
+	return sentence(words, word)
 }
