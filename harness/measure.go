@@ -126,6 +126,10 @@ func newRun(sc scenario.Scenario, opts Options) *run {
 	if r.opts.Tail == 0 {
 		r.opts.Tail = DefaultTail
 	}
+	if guarded, note := guardPorts(sc, opts.Host); note != "" {
+		r.sc, r.in.Scenario = guarded, guarded
+		r.in.Notes = append(r.in.Notes, note)
+	}
 	return r
 }
 
