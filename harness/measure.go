@@ -83,8 +83,9 @@ func (l FileLimit) Note(sc scenario.Scenario, builtin bool) string {
 }
 
 // Measure runs one scenario: the built-in target if the scenario has no
-// target, the socket samplers for both ends, the load, and a short tail of
-// sampling after it.
+// target, the socket samplers for both ends, a wait for the instant the
+// load is to start at if there is one (the baseline is taken just before
+// it), the load, and a short tail of sampling after it.
 func Measure(ctx context.Context, sc scenario.Scenario, opts Options) (report.Run, error) {
 	r := newRun(sc, opts)
 	defer r.close()

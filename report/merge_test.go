@@ -435,3 +435,14 @@ func TestMergedReportMatchesSchema(t *testing.T) {
 		t.Errorf("a shard's report does not match the schema: %v", err)
 	}
 }
+
+// A shard's share of a rate reads as a rate, not as a float's digits.
+func TestShardLoadText(t *testing.T) {
+	var b bytes.Buffer
+	if err := report.WriteText(&b, shardReport(t, shardSpec{index: 0}).Report); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "1,333.33/s open, ≤22 conns") {
+		t.Errorf("the load of shard 0/3 of 4,000/s and 64 connections:\n%s", b.String())
+	}
+}

@@ -52,6 +52,9 @@ func mergeCmd(_ context.Context, args []string, stdin io.Reader, stdout io.Write
 	merged.Version = version()
 
 	var failures, unmet []error
+	if len(merged.Runs) == 0 {
+		failures = append(failures, errors.New("merge: the shards ran no scenario"))
+	}
 	var comp report.Compiler
 	for i := range merged.Runs {
 		run := &merged.Runs[i]
