@@ -643,26 +643,24 @@ func mergeThroughput(parts []*part, t0 time.Time, step time.Duration) []Throughp
 	return out
 }
 
-// throughputAt interpolates cumulative counts at t.
+// cumulativeAt interpolates cumulative counts at t, seconds from the
+// load's start: none before it.
 func cumulativeAt(line []ThroughputPoint, t float64) (requests, errs int64) {
-	if len(line) == 0 {
-		return 0, 0
-	}
-	if t <= line[0].T {
-		return line[0].Requests, line[0].Errors
-	}
-	for k := 1; k < len(line); k++ {
-		a, b := line[k-1], line[k]
-		if t <= b.T {
-			if b.T == a.T {
-				return b.Requests, b.Errors
-			}
-			w := (t - a.T) / (b.T - a.T)
-			return a.Requests + int64(w*float64(b.Requests-a.Requests)), a.Errors + int64(w*float64(b.Errors-a.Errors))
+	prev := ThroughputPoint{}
+	for _, p := range line {
+		if p.T <= 0 {
+			continue // before the load: nothing done yet
 		}
+		if t <= p.T {
+			if t <= prev.T {
+				return prev.Requests, prev.Errors
+			}
+			w := (t - prev.T) / (p.T - prev.T)
+			return prev.Requests + int64(w*float64(p.Requests-prev.Requests)), prev.Errors + int64(w*float64(p.Errors-prev.Errors))
+		}
+		prev = p
 	}
-	l := line[len(line)-1]
-	return l.Requests, l.Errors
+	return prev.Requests, prev.Errors
 }
 
 func seconds2d(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -446,3 +446,30 @@ func TestShardLoadText(t *testing.T) {
 		t.Errorf("the load of shard 0/3 of 4,000/s and 64 connections:\n%s", b.String())
 	}
 }
+
+// The shards' cumulative counts add up on one time axis: nothing before
+// the load, everything at its end.
+func TestMergeThroughput(t *testing.T) {
+	var shards []report.ShardReport
+	for i := range 3 {
+		shards = append(shards, shardReport(t, shardSpec{index: i, offset: time.Duration(i) * 100 * time.Millisecond}))
+	}
+	tp := merge(t, shards...).Runs[0].Throughput
+	if len(tp) < 10 {
+		t.Fatalf("%d throughput points", len(tp))
+	}
+	last := shards[0].Report.Runs[0].Throughput
+	if want := 3 * last[len(last)-1].Requests; tp[len(tp)-1].Requests != want {
+		t.Errorf("the last point: %d requests; want the shards' %d", tp[len(tp)-1].Requests, want)
+	}
+	for _, p := range tp {
+		if p.T < 0 && p.Requests != 0 {
+			t.Errorf("t = %.3f s, before any load: %d requests", p.T, p.Requests)
+		}
+	}
+	for k := 1; k < len(tp); k++ {
+		if tp[k].Requests < tp[k-1].Requests {
+			t.Errorf("cumulative requests fall from %d to %d at t = %.3f s", tp[k-1].Requests, tp[k].Requests, tp[k].T)
+		}
+	}
+}
