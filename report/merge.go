@@ -108,6 +108,8 @@ func checkFleet(in []ShardReport, partial bool) ([]*shard, error) {
 			return nil, fmt.Errorf("%s: a merged report (a fleet of %d), not a shard's: merge the shards' reports", sr.Input, rep.Fleet.Count)
 		case rep.Shard == nil:
 			return nil, fmt.Errorf("%s: not a shard's report: merge takes the reports of twbench run --shard I/N", sr.Input)
+		case rep.Shard.Count > loadgen.MaxShards:
+			return nil, fmt.Errorf("%s: a fleet of %d shards: at most %d", sr.Input, rep.Shard.Count, loadgen.MaxShards)
 		case rep.Shard.Count < 1 || rep.Shard.Index < 0 || rep.Shard.Index >= rep.Shard.Count:
 			return nil, fmt.Errorf("%s: shard %d/%d: not a shard of %d", sr.Input, rep.Shard.Index, rep.Shard.Count, rep.Shard.Count)
 		}

@@ -340,6 +340,14 @@ func TestMergeRefuses(t *testing.T) {
 			}
 			return []report.ShardReport{readBack(t, m, "fleet.json")}
 		}, "fleet.json: a merged report (a fleet of 3), not a shard's"},
+		{"a fleet too large", func(s []report.ShardReport) []report.ShardReport {
+			edit(&s[1], func(m map[string]any) { m["shard"].(map[string]any)["count"] = 1e9 })
+			return s
+		}, "s1.json: a fleet of 1000000000 shards: at most 100000"},
+		{"an index out of its fleet", func(s []report.ShardReport) []report.ShardReport {
+			edit(&s[1], func(m map[string]any) { m["shard"].(map[string]any)["index"] = 3 })
+			return s
+		}, "s1.json: shard 3/3: not a shard of 3"},
 		{"a broken histogram", func(s []report.ShardReport) []report.ShardReport {
 			edit(&s[1], func(m map[string]any) { run0(m)["latency_hdr"] = "HISTFAAAA" })
 			return s
