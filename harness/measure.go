@@ -35,6 +35,14 @@ type Options struct {
 	Tail time.Duration
 	// Observer, if set, is told what the run is doing.
 	Observer Observer
+	// StartAt, if set, is when the load is to start: the run waits for it
+	// after its baseline, so that the shards of a fleet start together.
+	StartAt time.Time
+	// Shard, if set, makes the run a shard of a fleet: the scenario is its
+	// share (scenario.TakeShare), Offset its place in the fleet's open-loop
+	// schedule, and Shard what its report records of the fleet.
+	Shard  *report.RunShard
+	Offset time.Duration
 }
 
 // Progress is the load's progress while it runs.
@@ -75,8 +83,9 @@ func (l FileLimit) Note(sc scenario.Scenario, builtin bool) string {
 }
 
 // Measure runs one scenario: the built-in target if the scenario has no
-// target, the socket samplers for both ends, the load, and a short tail of
-// sampling after it.
+// target, the socket samplers for both ends, a wait for the instant the
+// load is to start at if there is one (the baseline is taken just before
+// it), the load, and a short tail of sampling after it.
 func Measure(ctx context.Context, sc scenario.Scenario, opts Options) (report.Run, error) {
 	r := newRun(sc, opts)
 	defer r.close()
@@ -88,7 +97,9 @@ func Measure(ctx context.Context, sc scenario.Scenario, opts Options) (report.Ru
 	}
 	r.startSampling(ctx)
 	r.observer.Starting(sc, r.in.Target)
+	r.waitStart(ctx, baselineLead)
 	r.baseline(ctx)
+	r.waitStart(ctx, 0)
 	if err := r.load(ctx); err != nil {
 		return report.Run{}, err
 	}
@@ -118,7 +129,8 @@ func newRun(sc scenario.Scenario, opts Options) *run {
 		sc:       sc,
 		opts:     opts,
 		observer: opts.Observer,
-		in:       report.Input{Scenario: sc, Target: sc.Target, Host: opts.Host, Notes: append([]string(nil), opts.Notes...)},
+		in: report.Input{Scenario: sc, Target: sc.Target, Host: opts.Host, Notes: append([]string(nil), opts.Notes...),
+			StartAt: opts.StartAt},
 	}
 	if r.observer == nil {
 		r.observer = silent{}
@@ -171,12 +183,18 @@ func startBuiltin(sc scenario.Scenario) (target.Instance, error) {
 // newLoad sets up the load against the target; nothing is sent yet.
 func (r *run) newLoad() error {
 	r.cfg = r.sc.Config(r.in.Target)
+	r.cfg.Offset = r.opts.Offset
 	gen, err := loadgen.New(r.cfg)
 	if err != nil {
 		return err
 	}
 	r.gen = gen
 	r.in.Loopback = gen.Addr().IP.IsLoopback()
+	if r.opts.Shard != nil {
+		sh := *r.opts.Shard
+		sh.Sources = sourceAddrs(r.cfg.Sources, gen.Addr())
+		r.in.Shard = &sh
+	}
 	return nil
 }
 

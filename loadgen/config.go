@@ -51,6 +51,10 @@ type Config struct {
 	// Rate is the open-loop arrival rate in requests per second; 0 runs
 	// closed loop.
 	Rate float64
+	// Offset delays the open-loop schedule: send i is due at Offset +
+	// i/Rate from the start. A shard of a fleet takes its place in the
+	// fleet's schedule with it (Shard.Of).
+	Offset time.Duration
 	// Duration and Requests end the run, whichever comes first; 0 is no
 	// limit, but one of them must be set.
 	Duration time.Duration

@@ -18,4 +18,10 @@
 // (Result.Cut); an interruption cuts them off at once (Result.Aborted). A
 // dial cut off after its handshake counts as a connection, closed by the
 // client.
+//
+// A Shard is one of N generators that share a workload, on one host or as
+// the pods of a Kubernetes Indexed Job: Shard.Of deals out the connections
+// and requests so that the shares add up exactly, and gives each shard every
+// N-th send of the open-loop schedule, so that N shards started at one
+// instant send on the schedule of one generator.
 package loadgen

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"math"
 	"net"
 	"net/netip"
 	"runtime"
@@ -255,7 +254,7 @@ func (g *Generator) keepTimeline() (stop func() []Progress) {
 // span returns how long the open-loop schedule lasts: one interval per
 // intended send, but not past the duration.
 func (g *Generator) span() time.Duration {
-	d := dueAt(g.cfg.Rate, g.intended())
+	d := g.cfg.due(g.intended())
 	if g.cfg.Duration > 0 {
 		d = min(d, g.cfg.Duration)
 	}
@@ -310,7 +309,7 @@ func (g *Generator) pace(ctx context.Context, ticks chan<- time.Duration) (ps pa
 	}
 	total := g.intended()
 	for i := int64(0); i < total; i++ {
-		due := dueAt(g.cfg.Rate, i)
+		due := g.cfg.due(i)
 		if wait := due - time.Since(g.start); wait > 0 {
 			if wait < preciseSleepMax {
 				preciseSleep(wait)
@@ -362,30 +361,8 @@ const endGrace = 50 * time.Millisecond
 // within a second no longer holds the run up to its timeout.
 const drainGrace = time.Second
 
-// intended returns how many sends the open-loop schedule holds: those due
-// before the end of the duration, at most the request count.
-func (g *Generator) intended() int64 {
-	n := int64(math.MaxInt64)
-	// Send i is due at i/rate: count those due before the duration. The
-	// count is capped at what an int64 holds before it becomes one (Validate
-	// bounds the rate, but the arithmetic must not depend on it), and
-	// dueAt's rounding moves it by a send or two at most.
-	if d := g.cfg.Duration; d > 0 {
-		if f := math.Ceil(d.Seconds() * g.cfg.Rate); f < math.MaxInt64 {
-			n = int64(f)
-			for n > 0 && dueAt(g.cfg.Rate, n-1) >= d {
-				n--
-			}
-			for n < math.MaxInt64 && dueAt(g.cfg.Rate, n) < d {
-				n++
-			}
-		}
-	}
-	if g.cfg.Requests > 0 {
-		n = min(n, g.cfg.Requests)
-	}
-	return n
-}
+// intended returns how many sends the open-loop schedule holds.
+func (g *Generator) intended() int64 { return g.cfg.sends() }
 
 // abort cuts off the requests in flight, once: it runs when the run's
 // context is cancelled.

@@ -27,6 +27,7 @@ const (
 	FieldTarget          = "target"
 	FieldConcurrency     = "concurrency"
 	FieldRate            = "rate"
+	FieldOffset          = "offset" // not a scenario key: a shard's place in its fleet's schedule
 	FieldDuration        = "duration"
 	FieldRequests        = "requests"
 	FieldTimeout         = "timeout"
@@ -83,6 +84,9 @@ func (c Config) Problems() []FieldError {
 	}
 	if c.Rate < 0 || (c.Rate > 0 && c.Rate < MinRate) {
 		p.add(FieldRate, "%g: want 0 (closed loop) or a rate of at least %g requests per second", c.Rate, MinRate)
+	}
+	if c.Offset < 0 || (c.Offset > 0 && c.Rate == 0) {
+		p.add(FieldOffset, "%v: want 0, or more in open loop (a rate)", c.Offset)
 	}
 	if c.Duration < 0 {
 		p.add(FieldDuration, "%v: want 0 or more", c.Duration)

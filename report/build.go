@@ -49,6 +49,10 @@ type Input struct {
 	// TailCut, if set, says that an interruption cut the sampling after
 	// a whole load short.
 	TailCut *TailCut
+	// StartAt, if set, is the instant the load was to start at.
+	StartAt time.Time
+	// Shard, if set, is the run's part in a fleet.
+	Shard *RunShard
 }
 
 // TailCut is how much of the sampling after the load an interruption
@@ -83,7 +87,9 @@ func Build(in Input) Run {
 		Expectations:   []Expectation{},
 		Interrupted:    res.Interrupted,
 		Notes:          in.Notes,
+		Shard:          in.Shard,
 	}
+	startNote(&r, in.StartAt, res.Start)
 	if r.DurationS > 0 {
 		r.QPS = float64(res.Requests) / r.DurationS
 	}
@@ -133,6 +139,11 @@ func Build(in Input) Run {
 			Queued:    res.Queued,
 			Unsent:    res.Unsent,
 			LagUS:     percentiles(res.Lag),
+		}
+		if res.Lag != nil {
+			if hdr, err := res.Lag.EncodeV2(); err == nil {
+				r.Schedule.LagHDR = string(hdr)
+			}
 		}
 	}
 	for k, v := range in.Counters {

@@ -57,6 +57,7 @@ func decodeStream(d *json.Decoder, each func(*Run)) (*Report, error) {
 		return nil, err
 	}
 	r := &Report{}
+	rest := map[string]json.RawMessage{}
 	for d.More() {
 		tok, err := d.Token()
 		if err != nil {
@@ -75,11 +76,25 @@ func decodeStream(d *json.Decoder, each func(*Run)) (*Report, error) {
 		case "host":
 			err = d.Decode(&r.Host)
 		default:
-			var skip json.RawMessage // a key added by a later version
-			err = d.Decode(&skip)
+			// The report's other keys (a shard's, a fleet's) are decoded as
+			// encoding/json decodes them into Report, below; a key added by
+			// a later version is skipped.
+			var raw json.RawMessage
+			if err = d.Decode(&raw); err == nil {
+				rest[key] = raw
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	if len(rest) > 0 {
+		b, err := json.Marshal(rest)
+		if err == nil {
+			err = json.Unmarshal(b, r)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	if err := expectDelim(d, '}'); err != nil {

@@ -22,6 +22,10 @@ type Report struct {
 	Version string        `json:"twbench_version,omitempty"`
 	Host    sockstat.Host `json:"host"`
 	Runs    []Run         `json:"runs"`
+	// Shard says which shard of a fleet wrote the report (run --shard);
+	// Fleet lists the shards a merged report was merged from.
+	Shard *ShardInfo `json:"shard,omitempty"`
+	Fleet *Fleet     `json:"fleet,omitempty"`
 }
 
 // Run is the outcome of one scenario.
@@ -32,6 +36,10 @@ type Run struct {
 	BuiltinTarget bool `json:"builtin_target"`
 	// StartedAt is the load's start, RFC 3339 in UTC.
 	StartedAt string `json:"started_at"`
+	// StartAt is the instant the load was to start at (run --start-at),
+	// and StartLateMS how much later it started.
+	StartAt     string   `json:"start_at,omitempty"`
+	StartLateMS *float64 `json:"start_late_ms,omitempty"`
 
 	DurationS   float64 `json:"duration_s"`
 	Requests    int64   `json:"requests"`
@@ -87,6 +95,11 @@ type Run struct {
 	CutOff *CutOff `json:"cut_off,omitempty"`
 	// Notes say what could not be measured, and why.
 	Notes []string `json:"notes,omitempty"`
+
+	// Shard is a shard's part of its fleet's scenario; Fleet says how a
+	// merged run was put together from its shards' runs.
+	Shard *RunShard `json:"shard,omitempty"`
+	Fleet *RunFleet `json:"fleet,omitempty"`
 }
 
 // CutOff counts the requests a run cut off while they were in flight.
@@ -120,8 +133,11 @@ type Schedule struct {
 	Late      int64 `json:"late"`
 	Queued    int64 `json:"queued"`
 	Unsent    int64 `json:"unsent"`
-	// LagUS is how late requests started after their intended time.
-	LagUS Percentiles `json:"lag_us"`
+	// LagUS is how late requests started after their intended time, and
+	// LagHDR its histogram, encoded as LatencyHDR is, so that runs can be
+	// merged.
+	LagUS  Percentiles `json:"lag_us"`
+	LagHDR string      `json:"lag_hdr,omitempty"`
 }
 
 // End is what was seen of one end of the connections: the client end

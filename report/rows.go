@@ -139,7 +139,9 @@ func tableRows(runs []Run) []row {
 func loadCell(r *Run) string {
 	s := r.Scenario
 	if s.Rate > 0 {
-		return commasFloat(s.Rate, -1) + "/s open, ≤" + strconv.Itoa(s.Concurrency) + " conns"
+		// A shard's share of a rate can be a third of it: 6 digits.
+		rate, _ := strconv.ParseFloat(strconv.FormatFloat(s.Rate, 'g', 6, 64), 64)
+		return commasFloat(rate, -1) + "/s open, ≤" + strconv.Itoa(s.Concurrency) + " conns"
 	}
 	return "closed, " + strconv.Itoa(s.Concurrency) + " conns"
 }

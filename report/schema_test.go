@@ -101,7 +101,18 @@ func variants(t *testing.T) map[string]*report.Report {
 	s.Ports.MaxSustainableQPS.Loopback, s.Ports.MaxSustainableQPS.Network = nil, nil
 
 	empty := &report.Report{Schema: report.Schema, Host: full.Host, Runs: []report.Run{}}
-	return map[string]*report.Report{"full": full, "sparse": sparse, "no runs": empty}
+	// A shard's report, and a fleet's merged from shards that read one agent.
+	var shards []report.ShardReport
+	for i := range 3 {
+		shards = append(shards, shardReport(t, shardSpec{index: i, target: "http://10.0.0.9:8080/", agent: "http://10.0.0.9:9911",
+			expect: []report.Deferred{{Expr: "qps > 1", Source: "s.yaml:3"}}}))
+	}
+	shards[0].Report.Runs[0].StartAt, shards[0].Report.Runs[0].StartLateMS = "2026-11-21T09:00:00Z", new(float64)
+	merged, err := report.Merge(shards, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*report.Report{"full": full, "sparse": sparse, "no runs": empty, "shard": shards[0].Report, "merged": merged}
 }
 
 func TestJSONMatchesSchema(t *testing.T) {

@@ -241,7 +241,9 @@ func parseSource(text string) (netip.Addr, error) {
 func (s *Scenario) Load() string {
 	load := "closed loop, " + strconv.Itoa(s.Concurrency) + " connections"
 	if s.Rate > 0 {
-		load = strconv.FormatFloat(s.Rate, 'f', -1, 64) + "/s open loop, at most " + strconv.Itoa(s.Concurrency) + " in flight"
+		// A shard's share of a rate can be a third of it: 6 digits.
+		rate, _ := strconv.ParseFloat(strconv.FormatFloat(s.Rate, 'g', 6, 64), 64)
+		load = strconv.FormatFloat(rate, 'f', -1, 64) + "/s open loop, at most " + strconv.Itoa(s.Concurrency) + " in flight"
 	}
 	var limits []string
 	if s.Duration > 0 {

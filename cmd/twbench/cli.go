@@ -67,6 +67,7 @@ Usage:
   twbench serve [--listen URL]...     the built-in target as a server, with its agent
   twbench agent [--listen ADDR]       serve this host's socket states to runs and Prometheus
   twbench compare BASE.json HEAD.json compare two JSON reports; exit 1 on a regression
+  twbench merge REPORT...             merge the reports of a fleet's shards (run --shard)
   twbench plan [--rate R | --table]   capacity planning from settings or a measured --from report
   twbench version                     print the version
   twbench help [COMMAND]              show help
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serveCmd(ctx, rest, stdout, stderr)
 	case "compare":
 		return compareCmd(ctx, rest, stdout)
+	case "merge":
+		return mergeCmd(ctx, rest, os.Stdin, stdout)
 	case "plan":
 		return planCmd(ctx, rest, stdout)
 	case "version", "--version":

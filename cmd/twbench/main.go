@@ -10,6 +10,7 @@
 //	twbench serve [--listen URL]... [--agent ADDR|off]
 //	twbench agent [--listen ADDR] [--token TOKEN]
 //	twbench compare BASE.json HEAD.json [--max-regression 5%]
+//	twbench merge REPORT... [-o FILE] [--expect EXPR]...
 //	twbench plan [--rate R --closer C | --table | --from REPORT.json]
 //	twbench version
 //

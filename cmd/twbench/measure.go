@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/twbench/twbench/agent"
 	"github.com/twbench/twbench/harness"
@@ -22,6 +23,11 @@ type measureOptions struct {
 	agent *agent.Client
 	// noSampling turns socket-state sampling off (--no-sampling).
 	noSampling bool
+	// startAt, offset and shard make the run a shard of a fleet
+	// (fleetPlan.apply).
+	startAt time.Time
+	offset  time.Duration
+	shard   *report.RunShard
 }
 
 // samplingOff is why an end was not sampled when sampling was turned off.
@@ -36,6 +42,9 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 		Files:    opts.files,
 		Agent:    opts.agent,
 		Observer: status{w: opts.status, bar: opts.progress},
+		StartAt:  opts.startAt,
+		Offset:   opts.offset,
+		Shard:    opts.shard,
 	}
 	if opts.noSampling {
 		hopts.SamplingOff = samplingOff

@@ -8,7 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -73,9 +73,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	noSampling := fs.Bool("no-sampling", false, "no socket-state sampling: the load alone, to measure what sampling costs it")
 	serverAgent := fs.String("server-agent", "", "read the server end from the twbench agent at this URL (http://host:9911); its token from $TWBENCH_TOKEN")
 	expects := fs.StringArray("expect", nil, "an expectation over every scenario's report, such as 'server.time_wait_per_request > 0.9' (repeatable)")
+	fleet := addFleetFlags(fs)
 	if err := parseFlags(fs, args, stdout, runSynopsis); err != nil {
 		return err
 	}
+	toStdout(output, format)
 
 	outFormat, err := resolveFormat(*format, *output)
 	if err != nil {
@@ -93,6 +95,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	host, hostErr := sockstat.ReadHost()
 	scenarios, err := selectScenarios(fs, *file, *all, host)
+	if err != nil {
+		return err
+	}
+	plan, err := fleet.plan(fs, scenarios, time.Now())
 	if err != nil {
 		return err
 	}
@@ -114,7 +120,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer out.discard()
 	}
 
-	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
+	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}, Shard: plan.info()}
 	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host, agent: agent,
 		noSampling: *noSampling}
 	if hostErr != nil {
@@ -122,17 +128,22 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	opts.files = raiseFileLimit()
 	var failures, unmet []error
-	for _, sc := range scenarios {
+	for i, sc := range scenarios {
 		if ctx.Err() != nil {
 			break
 		}
+		plan.apply(i, &opts)
 		run, err := measure(ctx, sc, opts)
 		if err != nil {
 			failures = append(failures, fmt.Errorf("scenario %s: %w", sc.Name, err))
 			continue
 		}
 		checks, _ := scenarioChecks(&sc, new(report.Compiler)) // compiled once already, when the catalogue was loaded
-		unmet = append(unmet, checkRun(&run, append(checks, extraChecks...))...)
+		if checks = append(checks, extraChecks...); plan.sharded() {
+			plan.deferChecks(&run, checks)
+		} else {
+			unmet = append(unmet, checkRun(&run, checks)...)
+		}
 		rep.Runs = append(rep.Runs, run)
 		if run.Requests == 0 && !run.Interrupted {
 			failures = append(failures, fmt.Errorf("scenario %s: %s", sc.Name, noRequest(&run)))
@@ -151,48 +162,6 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return expectationError{errors.Join(unmet...)}
 	}
 	return nil
-}
-
-// resolveFormat returns the format of the report written to output (or to
-// stdout when output is empty): the one named, or the one output's
-// extension picks.
-func resolveFormat(name, output string) (report.Format, error) {
-	switch {
-	case name != "":
-		if f, ok := report.LookupFormat(name); ok {
-			return f, nil
-		}
-		return report.Format{}, usagef("--format %q: want %s", name, formatNames())
-	case output != "":
-		return report.FormatForFile(output), nil
-	}
-	return report.Formats()[0], nil
-}
-
-// formatNames lists the formats --format takes: "text, json or csv".
-func formatNames() string {
-	var names []string
-	for _, f := range report.Formats() {
-		names = append(names, f.Name)
-	}
-	last := len(names) - 1
-	return strings.Join(names[:last], ", ") + " or " + names[last]
-}
-
-// formatHelp is --format's help: each format, with the -o extensions that
-// pick it.
-func formatHelp() string {
-	formats := report.Formats()
-	nameW, extW := 0, 0
-	for _, f := range formats {
-		nameW, extW = max(nameW, len(f.Name)), max(extW, len(strings.Join(f.Extensions, " ")))
-	}
-	var b strings.Builder
-	b.WriteString("report format: " + formatNames() + " (default " + formats[0].Name + ", or as -o's extension says)")
-	for _, f := range formats {
-		fmt.Fprintf(&b, "\n  %-*s  %-*s  %s", nameW, f.Name, extW, strings.Join(f.Extensions, " "), f.Description)
-	}
-	return b.String()
 }
 
 // writeReport writes the report: to out in format, and as text to stdout;
