@@ -1,0 +1,253 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/expr-lang/expr/types"
+
+	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/sockstat"
+)
+
+// figurePrototype returns a run's JSON with every figure an expectation
+// may name present: every state, error class and kernel counter, and the
+// optional parts (schedule, sampling) filled in.
+func figurePrototype() map[string]any {
+	zero := 0.0
+	// Keys the writer leaves out when they are empty are given a value,
+	// so that they are names too.
+	r := Run{
+		Errors:         map[string]int64{},
+		CloseErrors:    map[string]int64{},
+		ErrorExamples:  map[string]string{"-": ""},
+		KernelCounters: map[string]int64{},
+		Schedule:       &Schedule{},
+		Sampling:       &Sampling{},
+		Interrupted:    true,
+		Notes:          []string{""},
+	}
+	r.Scenario.Description, r.Scenario.Target = "-", "-"
+	r.Scenario.RequestSize, r.Scenario.ResponseSize, r.Scenario.RequestsPerConn = 1, 1, 1
+	r.Scenario.HalfClose, r.Scenario.ClientPortRange, r.Scenario.Sources = true, "-", []string{"-"}
+	r.ServerErrors = map[string]int64{"ECONNRESET": 0, "other": 0}
+	r.Exhaustion = []Exhaustion{{}}
+	r.Ports.PortRangeFrom = "-"
+	r.Ports.Sources = []SourceUse{{}}
+	second := SecondPoint{Errors: map[string]int64{}}
+	for c := range loadgen.NumErrorClasses {
+		second.Errors[loadgen.ErrorClass(c).String()] = 0
+	}
+	r.PerSecond = []SecondPoint{second}
+	for c := range loadgen.NumErrorClasses {
+		name := loadgen.ErrorClass(c).String()
+		r.Errors[name], r.CloseErrors[name] = 0, 0
+	}
+	for _, name := range sockstat.CounterNames() {
+		r.KernelCounters[name] = 0
+	}
+	for _, e := range []*End{&r.Client, &r.Server} {
+		e.Baseline, e.Peak, e.Final = map[string]int{}, map[string]int{}, map[string]int{}
+		for _, s := range sockstat.ConnStates() {
+			e.Baseline[s.String()], e.Peak[s.String()], e.Final[s.String()] = 0, 0, 0
+		}
+		e.TimeWaitPerRequest = &zero
+		e.Reason = "-"
+		// The keys of an end read from a remote agent.
+		e.Source, e.AgentURL, e.Matched = "-", "-", "-"
+		e.ClockOffsetMS, e.ClockRTTMS, e.MissingFrom = &zero, &zero, &zero
+		var n int64
+		e.RequestsSampled = &n
+		e.KernelCounters = map[string]int64{}
+		for _, name := range sockstat.CounterNames() {
+			e.KernelCounters[name] = 0
+		}
+		e.Gaps = []Gap{{To: &zero}}
+		e.Host = &sockstat.Host{Kernel: "-", Sysctl: map[string]string{}}
+		for _, name := range sockstat.HostSysctls() {
+			e.Host.Sysctl[name] = ""
+		}
+	}
+	r.TimeWaitSeconds = &zero
+	r.Ports.MaxSustainableQPS.Loopback, r.Ports.MaxSustainableQPS.Network = &zero, &zero
+	m, err := toMap(&r)
+	if err != nil {
+		panic("report: the prototype run does not encode: " + err.Error())
+	}
+	return m
+}
+
+// openMap returns the type of a map keyed by values the run meets (status
+// codes, error messages): it takes any key, not checked by name.
+func openMap(key string) (types.Type, bool) {
+	switch key {
+	case "status_codes":
+		return types.Map{types.Extra: types.Float64}, true
+	case "error_examples":
+		return types.Map{types.Extra: types.String}, true
+	}
+	return nil, false
+}
+
+// figureTypes returns the expectation language's variables and their
+// types, from the prototype.
+func figureTypes() types.Map {
+	proto := figurePrototype()
+	delete(proto, "expectations")
+	return typeOf(proto, "").(types.Map)
+}
+
+func typeOf(v any, key string) types.Type {
+	if t, ok := openMap(key); ok {
+		return t
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		m := types.Map{}
+		for k, x := range v {
+			m[k] = typeOf(x, k)
+		}
+		return m
+	case []any:
+		// The prototype holds one item of each list, so that the fields of
+		// its items are names too: exhaustion[0].ratio.
+		if len(v) > 0 {
+			return types.Array(typeOf(v[0], ""))
+		}
+		return types.Array(types.Any)
+	case float64:
+		return types.Float64
+	case string:
+		return types.String
+	case bool:
+		return types.Bool
+	}
+	return types.Any
+}
+
+// figureValues returns a run's figures for evaluation: its JSON, with
+// every figure of the prototype it lacks set to zero, so that an error
+// class that did not occur counts 0.
+func figureValues(r *Run) (map[string]any, error) {
+	m, err := toMap(r)
+	if err != nil {
+		return nil, err
+	}
+	fillZero(m, figurePrototype())
+	nullUnmeasured(m, r)
+	return m, nil
+}
+
+// nullUnmeasured makes the figures a run did not measure null, not 0: an
+// expectation over them then fails saying so, rather than judging a zero
+// nobody measured.
+func nullUnmeasured(m map[string]any, r *Run) {
+	if r.ServerErrors == nil {
+		// Only the built-in target counts what it saw.
+		m["server_errors"] = map[string]any{"ECONNRESET": nil, "other": nil}
+	}
+	for _, e := range []struct {
+		key string
+		end *End
+	}{{"client", &r.Client}, {"server", &r.Server}} {
+		em, ok := m[e.key].(map[string]any)
+		if !ok {
+			continue
+		}
+		if !e.end.Sampled {
+			// Nothing was counted at this end (sampling off, or out of
+			// reach): its counts are unknown, not 0.
+			for _, k := range []string{"baseline", "peak", "final"} {
+				states := map[string]any{}
+				for _, st := range sockstat.ConnStates() {
+					states[st.String()] = nil
+				}
+				em[k] = states
+			}
+			em["new_time_wait"] = nil
+		}
+		if e.end.Source == "" {
+			// Not read from an agent: no clock, gaps or agent host.
+			for _, k := range []string{"clock_offset_ms", "clock_rtt_ms"} {
+				em[k] = nil
+			}
+		}
+		if e.end.MissingFrom == nil {
+			em["missing_from"] = nil
+		}
+		if e.end.RequestsSampled == nil {
+			em["requests_sampled"] = nil
+		}
+	}
+}
+
+// fillZero gives dst every key of proto it lacks, with its type's zero
+// value: 0, false, "", an empty list, or a map filled the same way.
+func fillZero(dst, proto map[string]any) {
+	for k, p := range proto {
+		v, ok := dst[k]
+		switch p := p.(type) {
+		case map[string]any:
+			if _, open := openMap(k); open {
+				if !ok || v == nil {
+					dst[k] = map[string]any{}
+				}
+				continue
+			}
+			sub, isMap := v.(map[string]any)
+			if !isMap {
+				if ok && v != nil {
+					continue
+				}
+				sub = map[string]any{}
+				dst[k] = sub
+			}
+			fillZero(sub, p)
+		case float64:
+			if !ok {
+				dst[k] = 0.0
+			}
+		case bool:
+			if !ok {
+				dst[k] = false
+			}
+		case string:
+			if !ok {
+				dst[k] = ""
+			}
+		case []any:
+			list, isList := v.([]any)
+			if !isList {
+				if !ok || v == nil {
+					dst[k] = []any{}
+				}
+				continue
+			}
+			if len(p) == 0 {
+				continue
+			}
+			itemProto, isMap := p[0].(map[string]any)
+			if !isMap {
+				continue
+			}
+			for _, item := range list {
+				if m, ok := item.(map[string]any); ok {
+					fillZero(m, itemProto)
+				}
+			}
+		}
+	}
+}
+
+// toMap returns v (a run or a plan) as its JSON decodes.
+func toMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("report: encode figures: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("report: decode figures: %w", err)
+	}
+	return m, nil
+}
