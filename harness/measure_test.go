@@ -48,7 +48,13 @@ func leftRunning() []string {
 
 func noneLeft(t *testing.T, what string) {
 	t.Helper()
-	if left := leftRunning(); len(left) > 0 {
+	// A goroutine that has done its last work (a send its waiter took) may
+	// not have exited yet: give such a one a moment.
+	left := leftRunning()
+	for deadline := time.Now().Add(time.Second); len(left) > 0 && time.Now().Before(deadline); left = leftRunning() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(left) > 0 {
 		t.Errorf("%d goroutines still running after %s returned:\n%s", len(left), what, strings.Join(left, "\n\n"))
 	}
 }
