@@ -46,6 +46,18 @@ type Input struct {
 	// Remote, if set, is the server end as a remote agent saw it; the
 	// server counts of Samples are then not used.
 	Remote *Remote
+	// ClientHolders and ServerHolders are the addresses that held each
+	// end's TIME_WAIT sockets where they peaked; nil when none did.
+	ClientHolders, ServerHolders *HoldersAt
+	// TimeWaitObject is the size of one TIME_WAIT socket in the kernel;
+	// zero when not known.
+	TimeWaitObject sockstat.TimeWaitObject
+	// Watched are the endpoints --watch named.
+	Watched []WatchedInput
+	// Watch, if set, is the command `twbench watch` watched, and Result is
+	// nil: the load's figures come from the command's summary and the
+	// kernel.
+	Watch *WatchInput
 }
 
 // timeWaitAssumed is Linux's TCP_TIMEWAIT_LEN, used when no TIME_WAIT
@@ -54,6 +66,10 @@ const timeWaitAssumed = 60 * time.Second
 
 // Build derives a Run's figures from its input.
 func Build(in Input) Run {
+	var watched watchFigures
+	if in.Watch != nil && in.Result == nil {
+		in.Result, watched = watchResult(&in)
+	}
 	res := in.Result
 	r := Run{
 		Scenario:       in.Scenario,
@@ -99,8 +115,11 @@ func Build(in Input) Run {
 	for code, n := range res.StatusCodes {
 		r.StatusCodes[strconv.Itoa(code)] = n
 	}
-	if hdr, err := res.Latency.EncodeV2(); err == nil {
-		r.LatencyHDR = string(hdr)
+	// A watched command's latency is its summary's, without a histogram.
+	if res.Latency != nil {
+		if hdr, err := res.Latency.EncodeV2(); err == nil {
+			r.LatencyHDR = string(hdr)
+		}
 	}
 	if in.Scenario.Rate > 0 {
 		r.Schedule = &Schedule{
@@ -127,6 +146,13 @@ func Build(in Input) Run {
 			return &s.Server, s.ServerNewTimeWait
 		})
 	}
+	r.Client.TimeWaitHolders = holders(in.ClientHolders, HoldersLocal, res.Start)
+	if in.Remote == nil {
+		r.Server.TimeWaitHolders = holders(in.ServerHolders, HoldersRemote, res.Start)
+	}
+	r.Client.TimeWaitMemory = timeWaitMemory(&r.Client, in.TimeWaitObject)
+	r.Server.TimeWaitMemory = timeWaitMemory(&r.Server, in.TimeWaitObject)
+	r.Watched = buildWatched(&in, res)
 	var twLeft time.Duration
 	for i := range in.Samples {
 		s := &in.Samples[i]
@@ -143,6 +169,11 @@ func Build(in Input) Run {
 			r.Notes = append(r.Notes, fmt.Sprintf(
 				"sampling slowed to every %s on average: a sample took up to %.1f ms (the kernel walks every socket on the host), and the sampler keeps itself under 5%% of a core",
 				time.Duration(r.Sampling.MeanIntervalS*float64(time.Second)).Round(time.Millisecond), r.Sampling.MaxCostMS))
+		}
+	}
+	for i := range in.Watched {
+		for j := range in.Watched[i].Samples {
+			twLeft = max(twLeft, in.Watched[i].Samples[j].MaxTimeWaitLeft)
 		}
 	}
 	if in.Remote != nil {
@@ -162,6 +193,9 @@ func Build(in Input) Run {
 	r.Notes = append(r.Notes, exNotes...)
 	if note := closerNote(in.Scenario, res.Closes); note != "" {
 		r.Notes = append(r.Notes, note)
+	}
+	if in.Watch != nil {
+		finishWatch(&r, &in, watched)
 	}
 	return r
 }
