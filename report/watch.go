@@ -100,6 +100,9 @@ type WatchInput struct {
 	Stdout, Stderr Output
 	// Target is the address whose two ends were sampled, "" for none.
 	Target string
+	// Interrupted is set when twbench was interrupted and stopped the
+	// command.
+	Interrupted bool
 }
 
 // Output is the end of one of a command's output streams.
@@ -133,9 +136,12 @@ type watchFigures struct {
 	hasTool  bool
 	clientTW int64 // new TIME_WAIT on the target's client end
 	serverTW int64 // and on its server end
-	resets   *int64
-	active   *int64
-	passive  *int64
+	// seen is set when a sample found a connection to the target in a
+	// state other than TIME_WAIT, after the baseline.
+	seen    bool
+	resets  *int64
+	active  *int64
+	passive *int64
 }
 
 // counterDelta returns a counter's change, or nil if it was not read.
@@ -159,8 +165,11 @@ func watchResult(in *Input) (*loadgen.Result, watchFigures) {
 		f.summary, f.hasTool = ParseToolSummary(string(w.Stderr.Tail), w.Command)
 	}
 	for i := range in.Samples {
-		f.clientTW += int64(in.Samples[i].ClientNewTimeWait)
-		f.serverTW += int64(in.Samples[i].ServerNewTimeWait)
+		s := &in.Samples[i]
+		f.clientTW += int64(s.ClientNewTimeWait)
+		f.serverTW += int64(s.ServerNewTimeWait)
+		open := s.Client.Total() + s.Server.Total() - int(s.Client[sockstat.TimeWait]+s.Server[sockstat.TimeWait])
+		f.seen = f.seen || i > 0 && open > 0
 	}
 	if in.Remote != nil {
 		f.serverTW = 0
@@ -180,6 +189,7 @@ func watchResult(in *Input) (*loadgen.Result, watchFigures) {
 	res := &loadgen.Result{
 		Start:       w.Start,
 		Elapsed:     w.Wall,
+		Interrupted: w.Interrupted,
 		Connections: f.clientTW + f.serverTW,
 		Closes:      loadgen.Closes{ClientFirst: f.clientTW, ServerFirst: f.serverTW},
 		StatusCodes: map[int]int64{},
@@ -321,12 +331,12 @@ func finishWatch(r *Run, in *Input, f watchFigures) {
 const dominantShare = 0.95
 
 // firstClose names the end that closed first, from the new TIME_WAIT on
-// each end; RSTs decide only when there was no TIME_WAIT at all, as the
-// counters are the whole namespace's.
+// each end. RSTs decide only when there was no TIME_WAIT at all and the
+// target had connections, as the counters are the whole namespace's.
 func firstClose(f watchFigures) string {
 	c, s := f.clientTW, f.serverTW
 	switch {
-	case c+s == 0 && f.resets != nil && *f.resets > 0:
+	case c+s == 0 && f.seen && f.resets != nil && *f.resets > 0:
 		return "reset"
 	case c+s == 0:
 		return "none"

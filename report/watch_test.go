@@ -195,6 +195,17 @@ func TestFirstClose(t *testing.T) {
 			t.Errorf("client %d, server %d new TIME_WAIT, %d resets: first_close %q; want %q", tc.client, tc.server, tc.resets, got, tc.want)
 		}
 	}
+	// RSTs somewhere in the namespace, and no connection to the target
+	// seen: nothing closed.
+	in := watchInput(t)
+	for i := range in.Samples {
+		in.Samples[i].Client, in.Samples[i].Server = sockstat.Counts{}, sockstat.Counts{}
+		in.Samples[i].ClientNewTimeWait, in.Samples[i].ServerNewTimeWait = 0, 0
+	}
+	in.Counters["TCPAbortOnClose"] = 40
+	if got := report.Build(in).Watch.FirstClose; got != "none" {
+		t.Errorf("40 resets in the namespace, no connection to the target: first_close %q; want none", got)
+	}
 }
 
 // TestWatchedEndsJSON: the watched endpoints are an object keyed by name
