@@ -69,12 +69,16 @@ type WatchConnections struct {
 	// they were not read.
 	ActiveOpens  *int64 `json:"active_opens"`
 	PassiveOpens *int64 `json:"passive_opens"`
+	// Accepted counts the connections twbench's built-in target accepted
+	// (--serve): exact, and the target's alone. Null for another target.
+	Accepted *int64 `json:"accepted"`
 	// TimeWait counts the new TIME_WAIT sockets on the target's two ends:
 	// one per connection closed with a FIN when both ends are on this
-	// host, and no other program's.
+	// host, and no other program's; a sample misses those taken over by a
+	// new connection before it.
 	TimeWait int64 `json:"time_wait"`
-	// From names the count the run's connections key took: active_opens,
-	// or time_wait when the counters were not read.
+	// From names the count the run's connections key took: accepted,
+	// else active_opens, else time_wait when the counters were not read.
 	From string `json:"from"`
 }
 
@@ -103,6 +107,9 @@ type WatchInput struct {
 	// Interrupted is set when twbench was interrupted and stopped the
 	// command.
 	Interrupted bool
+	// Accepted counts the connections the built-in target accepted; nil
+	// for another target.
+	Accepted *int64
 }
 
 // Output is the end of one of a command's output streams.
@@ -194,7 +201,10 @@ func watchResult(in *Input) (*loadgen.Result, watchFigures) {
 		Closes:      loadgen.Closes{ClientFirst: f.clientTW, ServerFirst: f.serverTW},
 		StatusCodes: map[int]int64{},
 	}
-	if f.active != nil {
+	switch {
+	case w.Accepted != nil:
+		res.Connections = *w.Accepted
+	case f.active != nil:
 		res.Connections = max(*f.active, 0)
 	}
 	if f.hasTool {
@@ -245,9 +255,10 @@ func finishWatch(r *Run, in *Input, f watchFigures) {
 		Signal:       w.Signal,
 		WallS:        round(w.Wall.Seconds(), 3),
 		LatencyGiven: []string{},
-		Connections:  WatchConnections{ActiveOpens: f.active, PassiveOpens: f.passive, TimeWait: f.clientTW + f.serverTW, From: "time_wait"},
-		Resets:       f.resets,
-		Sources:      map[string]string{},
+		Connections: WatchConnections{ActiveOpens: f.active, PassiveOpens: f.passive, Accepted: w.Accepted,
+			TimeWait: f.clientTW + f.serverTW, From: "time_wait"},
+		Resets:  f.resets,
+		Sources: map[string]string{},
 		Output: WatchOutput{
 			Stdout: lastLines(w.Stdout.Tail, OutputLines), Stderr: lastLines(w.Stderr.Tail, OutputLines),
 			StdoutBytes: w.Stdout.Bytes, StderrBytes: w.Stderr.Bytes,
@@ -257,7 +268,10 @@ func finishWatch(r *Run, in *Input, f watchFigures) {
 		code := w.ExitCode
 		wr.ExitCode = &code
 	}
-	if f.active != nil {
+	switch {
+	case w.Accepted != nil:
+		wr.Connections.From = "accepted"
+	case f.active != nil:
 		wr.Connections.From = "active_opens"
 	}
 	r.Watch = wr
@@ -306,8 +320,12 @@ func finishWatch(r *Run, in *Input, f watchFigures) {
 		closes += "; the server end was not sampled, so server_first is unknown"
 	}
 	src["closes"] = closes
-	src["connections"] = "the kernel's ActiveOpens over the command's run: namespace-wide, other programs' connections count too"
-	if f.active == nil {
+	switch wr.Connections.From {
+	case "accepted":
+		src["connections"] = "the connections twbench's built-in target accepted: exact, and the target's alone"
+	case "active_opens":
+		src["connections"] = "the kernel's ActiveOpens over the command's run: namespace-wide, other programs' connections count too"
+	default:
 		src["connections"] = "new TIME_WAIT sockets on the target's ends (the kernel's counters were not read): connections closed with a FIN"
 	}
 	src["resets"] = "the kernel's TCPAbortOnClose + TCPAbortOnLinger + TCPAbortOnData: namespace-wide"
@@ -349,26 +367,48 @@ func firstClose(f watchFigures) string {
 }
 
 // watchNotes warn where the namespace-wide counters count more than the
-// target's connections, and say how the command ended.
+// target's connections, and where samples missed TIME_WAIT sockets, and
+// say how the command ended.
 func watchNotes(r *Run, f watchFigures) []string {
 	var notes []string
 	w := r.Watch
-	if f.active != nil && r.Client.Sampled && r.Server.Sampled {
-		seen := f.clientTW + f.serverTW
-		open := int64(0)
-		for st, n := range r.Client.Final {
-			if st != sockstat.TimeWait.String() {
-				open += int64(n)
+	seen := f.clientTW + f.serverTW
+	if f.active != nil {
+		if n := w.Connections.Accepted; n != nil && float64(*f.active) > 1.01*float64(*n)+10 {
+			notes = append(notes, fmt.Sprintf("the kernel's counters are the whole network namespace's: ActiveOpens rose by %s while the target accepted %s connections; other traffic on this host counts in them",
+				commas(*f.active), commas(*n)))
+		} else if n == nil && r.Client.Sampled && r.Server.Sampled {
+			open := int64(0)
+			for st, k := range r.Client.Final {
+				if st != sockstat.TimeWait.String() {
+					open += int64(k)
+				}
+			}
+			resets := int64(0)
+			if f.resets != nil {
+				resets = *f.resets
+			}
+			if extra := *f.active - (seen + open + resets); float64(extra) > 0.01*float64(seen+open+resets)+10 {
+				notes = append(notes, fmt.Sprintf("the kernel's counters are the whole network namespace's: ActiveOpens rose by %s while the target's port accounts for %s (%s new TIME_WAIT on its ends, %s sockets open at the end) and resets for %s more (namespace-wide), so other traffic on this host inflated connections; watch.connections.time_wait counts the target's port alone",
+					commas(*f.active), commas(seen+open), commas(seen), commas(open), commas(resets)))
 			}
 		}
-		resets := int64(0)
-		if f.resets != nil {
-			resets = *f.resets
+	}
+	if conns := r.Connections; r.Client.Sampled && r.Server.Sampled && (w.FirstClose == "client" || w.FirstClose == "server") &&
+		float64(seen) < 0.98*float64(conns) {
+		msg := fmt.Sprintf("%s of the %s connections left no TIME_WAIT that a sample saw", commas(conns-seen), commas(conns))
+		if w.FirstClose == "server" {
+			msg += ": a new connection from the same client port takes a server's TIME_WAIT socket over (on loopback a port comes round again within seconds), and one taken over between two samples is missed"
+		} else {
+			msg += ": connect() takes a client's TIME_WAIT port back after tcp_tw_reuse_delay on loopback, and one taken back between two samples is missed"
 		}
-		if extra := *f.active - (seen + open + resets); float64(extra) > 0.01*float64(seen+open+resets)+10 {
-			notes = append(notes, fmt.Sprintf("the kernel's counters are the whole network namespace's: ActiveOpens rose by %s while %s connections to the target were seen (%s new TIME_WAIT on its ends, %s resets, %s open at the end), so other traffic on this host inflated connections; watch.connections.time_wait counts the target's port alone",
-				commas(*f.active), commas(seen+open+resets), commas(seen), commas(resets), commas(open)))
+		if r.Sampling != nil {
+			msg += fmt.Sprintf(" (they were %s apart on average)", seconds(r.Sampling.MeanIntervalS))
 		}
+		if tw, ok := r.KernelCounters["TW"]; ok {
+			msg += fmt.Sprintf("; the kernel created %s TIME_WAIT sockets in the namespace meanwhile (TcpExt TW)", commas(tw))
+		}
+		notes = append(notes, msg)
 	}
 	switch {
 	case r.Interrupted:
@@ -408,6 +448,9 @@ func explainWatch(r *Run) string {
 	if closed != 1 {
 		conns += "s"
 	}
+	if r.Connections > closed {
+		conns = "the " + conns + " whose TIME_WAIT a sample saw (of " + commas(r.Connections) + ")"
+	}
 	var why string
 	switch w.FirstClose {
 	case string(loadgen.CloserClient), string(loadgen.CloserServer):
@@ -416,7 +459,7 @@ func explainWatch(r *Run) string {
 		if w.FirstClose == string(loadgen.CloserServer) {
 			n = r.Closes.ServerFirst
 		}
-		why = fmt.Sprintf("; %s came first on %s of %s, as where their TIME_WAIT appeared shows", spec.First, percent(n, closed), conns)
+		why = fmt.Sprintf("; %s came first on %s of %s, as the end their TIME_WAIT appeared on shows", spec.First, percent(n, closed), conns)
 		if r.Requests > 0 && closed > 0 && float64(r.Requests) >= 2*float64(closed) {
 			why += fmt.Sprintf(", and they were kept alive for %s requests each", commasFloat(float64(r.Requests)/float64(closed), 0))
 		}
@@ -442,7 +485,7 @@ func whoHeldConnections(r *Run) string {
 	c, s := &r.Client, &r.Server
 	cn, sn := c.NewTimeWait, s.NewTimeWait
 	cPeak, sPeak := commas(int64(c.Peak["TIME_WAIT"])), commas(int64(s.Peak["TIME_WAIT"]))
-	per := func(n int64) string { return fmt.Sprintf("%.2f", float64(n)/float64(max(cn+sn, 1))) }
+	per := func(n int64) string { return fmt.Sprintf("%.2f", float64(n)/float64(max(r.Connections, cn+sn, 1))) }
 	switch {
 	case cn+sn == 0:
 		return "neither end gained a TIME_WAIT socket"
@@ -493,9 +536,12 @@ func watchDetails(r *Run) string {
 	} else {
 		msg += "; it printed no summary of " + listWords(LoadTools(), "or") + ", so requests, qps and latency are unknown"
 	}
-	if w.Connections.From == "active_opens" {
+	switch w.Connections.From {
+	case "accepted":
+		msg += "; connections are those the built-in target accepted"
+	case "active_opens":
 		msg += "; connections are the kernel's ActiveOpens (namespace-wide)"
-	} else {
+	default:
 		msg += "; connections are the new TIME_WAIT on the target's ends"
 	}
 	return msg + ", and who closed first is where their TIME_WAIT appeared"

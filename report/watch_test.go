@@ -164,7 +164,7 @@ func TestWatchNotesOtherTraffic(t *testing.T) {
 	in.Counters["ActiveOpens"] = 9000
 	r := report.Build(in)
 	if !slices.ContainsFunc(r.Notes, func(n string) bool {
-		return strings.Contains(n, "ActiveOpens rose by 9,000 while 2,003 connections to the target were seen")
+		return strings.Contains(n, "ActiveOpens rose by 9,000 while the target's port accounts for 2,003 (2,000 new TIME_WAIT on its ends, 3 sockets open at the end) and resets for 0 more")
 	}) {
 		t.Errorf("notes %q; want one on other traffic", r.Notes)
 	}
@@ -268,5 +268,32 @@ func TestWriteWatchHTMLAndCSV(t *testing.T) {
 		if ends[end] != 11 {
 			t.Errorf("%d CSV rows for end %s; want 11 (rows per end: %v)", ends[end], end, ends)
 		}
+	}
+}
+
+// TestWatchAccepted: with the built-in target, the connections are those
+// it accepted, exact; ActiveOpens beyond them is other traffic, and the
+// connections whose TIME_WAIT no sample saw are said to be missed.
+func TestWatchAccepted(t *testing.T) {
+	in := watchInput(t)
+	accepted := int64(2200)
+	in.Watch.Accepted = &accepted
+	in.Counters["ActiveOpens"] = 2500
+	r := report.Build(in)
+	if r.Connections != 2200 || r.Watch.Connections.From != "accepted" || !strings.Contains(r.Watch.Sources["connections"], "built-in target accepted") {
+		t.Errorf("connections %d from %q (%s); want the 2,200 accepted", r.Connections, r.Watch.Connections.From, r.Watch.Sources["connections"])
+	}
+	for _, want := range []string{
+		"ActiveOpens rose by 2,500 while the target accepted 2,200 connections",
+		"200 of the 2,200 connections left no TIME_WAIT that a sample saw: a new connection from the same client port takes a server's TIME_WAIT socket over",
+		"the kernel created 2,000 TIME_WAIT sockets in the namespace meanwhile",
+	} {
+		if !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, want) }) {
+			t.Errorf("notes %q; want one saying %q", r.Notes, want)
+		}
+	}
+	if got := report.Explain(&r); !strings.Contains(got, "0.91 per connection") ||
+		!strings.Contains(got, "on 100% of the 2,000 connections whose TIME_WAIT a sample saw (of 2,200)") {
+		t.Errorf("Explain = %q; want the server's 2,000 per 2,200 connections", got)
 	}
 }

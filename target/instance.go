@@ -14,6 +14,8 @@ type Instance interface {
 	Policy() Policy
 	// PeerErrors are the connection errors it has seen, by class.
 	PeerErrors() PeerErrors
+	// Accepted counts the connections it has accepted.
+	Accepted() int64
 	// Close stops it and waits for its connections.
 	Close() error
 }

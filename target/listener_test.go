@@ -1,8 +1,10 @@
 package target_test
 
 import (
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twbench/twbench/target"
 )
@@ -27,6 +29,21 @@ func TestListener(t *testing.T) {
 		}
 		if !strings.HasPrefix(srv.URL(), tc.scheme) || srv.Policy() != tc.l.Policy {
 			t.Errorf("%+v: started %s with policy %s; want %s..., %s", tc.l, srv.URL(), srv.Policy(), tc.scheme, tc.l.Policy)
+		}
+		// A reset listener's RST may reach a connect() still under way.
+		for range 3 {
+			if c, err := net.Dial("tcp", srv.Addr().String()); err == nil {
+				c.Close()
+			} else if tc.l.Policy != target.Reset {
+				t.Fatal(err)
+			}
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for srv.Accepted() != 3 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if n := srv.Accepted(); n != 3 {
+			t.Errorf("%+v: Accepted() = %d after 3 connections; want 3", tc.l, n)
 		}
 		srv.Close()
 		if got := tc.l.Describe(); got != tc.says {

@@ -62,6 +62,7 @@ type Server struct {
 	closeErr  error
 	errors    atomic.Int64
 	peer      peerErrors
+	accepted  atomic.Int64
 }
 
 // Start starts a server with policy p on 127.0.0.1 on a port of the
@@ -80,7 +81,7 @@ func StartOn(addr string, p Policy, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("target: listen on %s: %w", addr, err)
 	}
 	s := &Server{policy: p, perConn: 1, served: make(chan error, 1), conns: make(map[net.Conn]struct{})}
-	s.ln = resetListener{Listener: ln, peer: &s.peer, reset: p == Reset}
+	s.ln = resetListener{Listener: ln, peer: &s.peer, reset: p == Reset, accepted: &s.accepted}
 	for _, o := range opts {
 		o(s)
 	}
@@ -109,8 +110,9 @@ func (s *Server) Addr() *net.TCPAddr {
 // (PolicyHeader).
 type resetListener struct {
 	net.Listener
-	peer  *peerErrors
-	reset bool
+	peer     *peerErrors
+	reset    bool
+	accepted *atomic.Int64
 }
 
 func (l resetListener) Accept() (net.Conn, error) {
@@ -118,6 +120,7 @@ func (l resetListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.accepted.Add(1)
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return c, nil
@@ -170,6 +173,9 @@ func (s *Server) Errors() int64 { return s.errors.Load() }
 
 // PeerErrors returns the connection errors the server has seen, by class.
 func (s *Server) PeerErrors() PeerErrors { return s.peer.load() }
+
+// Accepted counts the connections the server has accepted.
+func (s *Server) Accepted() int64 { return s.accepted.Load() }
 
 // PolicyHeader is the request header that overrides the server's close
 // policy for the connection the request came on: "X-Twbench-Close: rst".

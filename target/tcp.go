@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -32,6 +33,7 @@ type TCPServer struct {
 	ln       net.Listener
 	response []byte
 	peer     peerErrors
+	accepted atomic.Int64
 
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -78,6 +80,9 @@ func (s *TCPServer) Policy() Policy { return s.cfg.Policy }
 // PeerErrors returns the connection errors the server has seen, by class.
 func (s *TCPServer) PeerErrors() PeerErrors { return s.peer.load() }
 
+// Accepted counts the connections the server has accepted.
+func (s *TCPServer) Accepted() int64 { return s.accepted.Load() }
+
 func (s *TCPServer) accept() {
 	for {
 		c, err := s.ln.Accept()
@@ -91,6 +96,7 @@ func (s *TCPServer) accept() {
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
+		s.accepted.Add(1)
 		tc := c.(*net.TCPConn)
 		if !s.track(tc) {
 			tc.Close()
