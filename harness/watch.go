@@ -193,6 +193,8 @@ func (w *watchRun) assemble(cmd *command, interrupted bool) report.Run {
 	if w.srv != nil {
 		pe := w.srv.PeerErrors()
 		in.ServerErrors = map[string]int64{"ECONNRESET": pe.ECONNRESET, "other": pe.Other}
+		n := w.srv.Accepted()
+		in.Watch.Accepted = &n
 	}
 	if in.Counters != nil {
 		in.Notes = append(in.Notes, counterNote(in.Counters)...)

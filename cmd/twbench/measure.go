@@ -22,6 +22,10 @@ type measureOptions struct {
 	agent *agent.Client
 	// noSampling turns socket-state sampling off (--no-sampling).
 	noSampling bool
+	// watch are the --watch endpoints.
+	watch []harness.Endpoint
+	// twObject is the size of a TIME_WAIT socket in the kernel.
+	twObject sockstat.TimeWaitObject
 }
 
 // samplingOff is why an end was not sampled when sampling was turned off.
@@ -31,11 +35,13 @@ const samplingOff = "turned off with --no-sampling"
 // is doing.
 func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (report.Run, error) {
 	hopts := harness.Options{
-		Host:     opts.host,
-		Notes:    opts.notes,
-		Files:    opts.files,
-		Agent:    opts.agent,
-		Observer: status{w: opts.status, bar: opts.progress},
+		Host:           opts.host,
+		Notes:          opts.notes,
+		Files:          opts.files,
+		Agent:          opts.agent,
+		Observer:       status{w: opts.status, bar: opts.progress},
+		Watch:          opts.watch,
+		TimeWaitObject: opts.twObject,
 	}
 	if opts.noSampling {
 		hopts.SamplingOff = samplingOff

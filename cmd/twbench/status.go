@@ -33,7 +33,12 @@ func (s status) Watching(command []string, target string, live harness.Live) (st
 	if target != "" {
 		against = " against " + target
 	}
-	fmt.Fprintf(s.w, "twbench watch: %s%s\n", strings.Join(command, " "), against)
+	// The command's output is under way: the line goes in turn with it.
+	w := s.w
+	if s.line != nil {
+		w = s.line
+	}
+	fmt.Fprintf(w, "twbench watch: %s%s\n", strings.Join(command, " "), against)
 	if !s.bar || s.line == nil {
 		return func() {}
 	}
