@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
 	"github.com/twbench/twbench/sockstat"
@@ -195,6 +196,12 @@ func (w *watchRun) assemble(cmd *command, interrupted bool) report.Run {
 		in.ServerErrors = map[string]int64{"ECONNRESET": pe.ECONNRESET, "other": pe.Other}
 		n := w.srv.Accepted()
 		in.Watch.Accepted = &n
+		// Where the target cannot tell who closed first (the socket's
+		// state is Linux's), the TIME_WAIT says.
+		if c := w.srv.Closes(); c.Unknown == 0 {
+			in.Watch.TargetCloses = &loadgen.Closes{ClientFirst: c.ClientFirst, ServerFirst: c.ServerFirst,
+				ClientRST: c.ClientRST, ServerRST: c.ServerRST}
+		}
 	}
 	if in.Counters != nil {
 		in.Notes = append(in.Notes, counterNote(in.Counters)...)

@@ -175,6 +175,9 @@ func TestWatchServerCloses(t *testing.T) {
 	if !sampling() {
 		return
 	}
+	if w.ClosesFrom != "target" || r.Closes.ServerFirst != 200 || *w.Connections.Accepted != 200 {
+		t.Errorf("closes %+v from %q, accepted %v; want the built-in target's count: 200 closed by it first", r.Closes, w.ClosesFrom, w.Connections.Accepted)
+	}
 	if w.FirstClose != "server" || r.Server.NewTimeWait < 195 || r.Client.NewTimeWait != 0 {
 		t.Errorf("first close %q, new TIME_WAIT client %d, server %d; want the server's, about 200 on the server end",
 			w.FirstClose, r.Client.NewTimeWait, r.Server.NewTimeWait)

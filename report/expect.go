@@ -323,7 +323,7 @@ func figurePrototype() map[string]any {
 	var n int64
 	code := 0
 	r.Watch = &Watch{Command: []string{"-"}, ExitCode: &code, Signal: "-", Tool: "-", LatencyGiven: []string{"-"},
-		FirstClose: "-", Resets: &n, Sources: map[string]string{},
+		FirstClose: "-", ClosesFrom: "-", Resets: &n, Sources: map[string]string{},
 		Connections: WatchConnections{ActiveOpens: &n, PassiveOpens: &n, From: "-"},
 		Output:      WatchOutput{Stdout: []string{"-"}, Stderr: []string{"-"}}}
 	for _, k := range WatchSources() {

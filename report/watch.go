@@ -32,7 +32,11 @@ type Watch struct {
 	// from where their TIME_WAIT sockets appeared: client, server, mixed,
 	// reset (no TIME_WAIT, only RSTs), or none (no connection to the
 	// target closed while the command ran).
-	FirstClose  string           `json:"first_close"`
+	FirstClose string `json:"first_close"`
+	// ClosesFrom says how the run's closes were counted: "target", by
+	// twbench's built-in target at each close (--serve); "time_wait", from
+	// the new TIME_WAIT on each end, which samples may miss.
+	ClosesFrom  string           `json:"closes_from"`
 	Connections WatchConnections `json:"connections"`
 	// Resets counts the connections closed with an RST, from the kernel's
 	// TCPAbortOnClose, TCPAbortOnLinger and TCPAbortOnData: namespace-wide,
@@ -107,9 +111,11 @@ type WatchInput struct {
 	// Interrupted is set when twbench was interrupted and stopped the
 	// command.
 	Interrupted bool
-	// Accepted counts the connections the built-in target accepted; nil
-	// for another target.
-	Accepted *int64
+	// Accepted counts the connections the built-in target accepted;
+	// TargetCloses those it closed, by who closed first as it saw each at
+	// its close. Nil for another target.
+	Accepted     *int64
+	TargetCloses *loadgen.Closes
 }
 
 // Output is the end of one of a command's output streams.
@@ -200,6 +206,9 @@ func watchResult(in *Input) (*loadgen.Result, watchFigures) {
 		Connections: f.clientTW + f.serverTW,
 		Closes:      loadgen.Closes{ClientFirst: f.clientTW, ServerFirst: f.serverTW},
 		StatusCodes: map[int]int64{},
+	}
+	if w.TargetCloses != nil {
+		res.Closes = *w.TargetCloses
 	}
 	switch {
 	case w.Accepted != nil:
@@ -314,6 +323,8 @@ func finishWatch(r *Run, in *Input, f watchFigures) {
 	}
 	closes := "new TIME_WAIT sockets on the target's ends: client_first the client end's, server_first the server end's (the end that sent the first FIN holds the TIME_WAIT); RSTs are in watch.resets"
 	switch {
+	case w.TargetCloses != nil:
+		closes = "the built-in target, at each close: whether the client's FIN had arrived (the socket in CLOSE_WAIT) or not, or an RST; crossing FINs count as the server's"
 	case w.Target == "":
 		closes = "unknown: no target was watched"
 	case !r.Server.Sampled:
@@ -340,7 +351,10 @@ func finishWatch(r *Run, in *Input, f watchFigures) {
 		r.Ports = ports(in2, time.Duration(r.Ports.TimeWaitS*float64(time.Second)), r.Ports.TimeWaitMeasured)
 		src["ports"] += "; per connection, the requests being unknown"
 	}
-	wr.FirstClose = firstClose(f)
+	wr.FirstClose, wr.ClosesFrom = firstClose(f), "time_wait"
+	if w.TargetCloses != nil {
+		wr.FirstClose, wr.ClosesFrom = firstCloseOf(*w.TargetCloses), "target"
+	}
 	r.Notes = append(r.Notes, watchNotes(r, f)...)
 }
 
@@ -362,6 +376,23 @@ func firstClose(f watchFigures) string {
 		return string(loadgen.CloserClient)
 	case float64(s) >= dominantShare*float64(c+s):
 		return string(loadgen.CloserServer)
+	}
+	return "mixed"
+}
+
+// firstCloseOf names the end that closed first from closes counted per
+// connection.
+func firstCloseOf(c loadgen.Closes) string {
+	total := c.Total()
+	switch {
+	case total == 0:
+		return "none"
+	case float64(c.ClientFirst) >= dominantShare*float64(total):
+		return string(loadgen.CloserClient)
+	case float64(c.ServerFirst) >= dominantShare*float64(total):
+		return string(loadgen.CloserServer)
+	case float64(c.ClientRST+c.ServerRST) >= dominantShare*float64(total):
+		return "reset"
 	}
 	return "mixed"
 }
@@ -443,12 +474,17 @@ func explainWatch(r *Run) string {
 	default:
 		held = whoHeldConnections(r)
 	}
-	closed := w.Connections.TimeWait
+	// The closes are the built-in target's, per connection, or else the
+	// new TIME_WAIT's, which a sample may miss.
+	closed, how := w.Connections.TimeWait, "as the end their TIME_WAIT appeared on shows"
+	if w.ClosesFrom == "target" {
+		closed, how = r.Closes.Total(), "as the built-in target saw each close"
+	}
 	conns := commas(closed) + " connection"
 	if closed != 1 {
 		conns += "s"
 	}
-	if r.Connections > closed {
+	if r.Connections > closed && w.ClosesFrom != "target" {
 		conns = "the " + conns + " whose TIME_WAIT a sample saw (of " + commas(r.Connections) + ")"
 	}
 	var why string
@@ -459,16 +495,21 @@ func explainWatch(r *Run) string {
 		if w.FirstClose == string(loadgen.CloserServer) {
 			n = r.Closes.ServerFirst
 		}
-		why = fmt.Sprintf("; %s came first on %s of %s, as the end their TIME_WAIT appeared on shows", spec.First, percent(n, closed), conns)
+		why = fmt.Sprintf("; %s came first on %s of %s, %s", spec.First, percent(n, closed), conns, how)
 		if r.Requests > 0 && closed > 0 && float64(r.Requests) >= 2*float64(closed) {
 			why += fmt.Sprintf(", and they were kept alive for %s requests each", commasFloat(float64(r.Requests)/float64(closed), 0))
 		}
 	case "mixed":
-		why = fmt.Sprintf("; the first FIN was the client's on %s and the server's on %s of %s",
-			percent(r.Closes.ClientFirst, closed), percent(r.Closes.ServerFirst, closed), conns)
+		why = fmt.Sprintf("; the first FIN was the client's on %s and the server's on %s of %s, %s",
+			percent(r.Closes.ClientFirst, closed), percent(r.Closes.ServerFirst, closed), conns, how)
 	case "reset":
-		why = fmt.Sprintf("; no connection left a TIME_WAIT, and the kernel counted %s closed with an RST (SO_LINGER 0, or unread data), which leaves none",
-			commas(*w.Resets))
+		if n := r.Closes.ClientRST + r.Closes.ServerRST; n > 0 {
+			why = fmt.Sprintf("; %s of %s were closed with an RST (client %s, server %s), which leaves no TIME_WAIT",
+				percent(n, closed), conns, commas(r.Closes.ClientRST), commas(r.Closes.ServerRST))
+		} else {
+			why = fmt.Sprintf("; no connection left a TIME_WAIT, and the kernel counted %s closed with an RST (SO_LINGER 0, or unread data), which leaves none",
+				commas(*w.Resets))
+		}
 	case "none":
 		why = "; no connection to the target closed while the command ran"
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
 	"github.com/twbench/twbench/sockstat"
@@ -295,5 +296,29 @@ func TestWatchAccepted(t *testing.T) {
 	if got := report.Explain(&r); !strings.Contains(got, "0.91 per connection") ||
 		!strings.Contains(got, "on 100% of the 2,000 connections whose TIME_WAIT a sample saw (of 2,200)") {
 		t.Errorf("Explain = %q; want the server's 2,000 per 2,200 connections", got)
+	}
+}
+
+// TestWatchTargetCloses: with the built-in target, who closed first is
+// its count, per connection, whatever the samples missed.
+func TestWatchTargetCloses(t *testing.T) {
+	in := watchInput(t)
+	accepted := int64(2200)
+	in.Watch.Accepted = &accepted
+	in.Watch.TargetCloses = &loadgen.Closes{ServerFirst: 2195, ClientFirst: 5}
+	r := report.Build(in)
+	if r.Closes.ServerFirst != 2195 || r.Watch.ClosesFrom != "target" || r.Watch.FirstClose != "server" ||
+		!strings.HasPrefix(r.Watch.Sources["closes"], "the built-in target") {
+		t.Errorf("closes %+v from %q, first %q (%s); want the target's 2,195 server first", r.Closes, r.Watch.ClosesFrom, r.Watch.FirstClose, r.Watch.Sources["closes"])
+	}
+	if got := report.Explain(&r); !strings.Contains(got, "the server's FIN came first on 99.8% of 2,200 connections, as the built-in target saw each close") {
+		t.Errorf("Explain = %q", got)
+	}
+	in.Watch.TargetCloses = &loadgen.Closes{ServerRST: 2200}
+	if r := report.Build(in); r.Watch.FirstClose != "reset" || !strings.Contains(report.Explain(&r), "100% of 2,200 connections were closed with an RST (client 0, server 2,200)") {
+		t.Errorf("a resetting target: first close %q, %q", r.Watch.FirstClose, report.Explain(&r))
+	}
+	if r := report.Build(watchInput(t)); r.Watch.ClosesFrom != "time_wait" {
+		t.Errorf("another target: closes_from %q; want time_wait", r.Watch.ClosesFrom)
 	}
 }
