@@ -39,7 +39,7 @@ func tableRows(runs []Run) []row {
 			if r.Watch == nil {
 				return "-"
 			}
-			return commandLine(r.Watch.Command, 200)
+			return CommandLine(r.Watch.Command, 200)
 		})
 	}
 	add("load", loadCell)
@@ -56,10 +56,31 @@ func tableRows(runs []Run) []row {
 		}
 		return s
 	})
-	add("requests", func(r *Run) string { return commas(r.Requests) })
-	add("connections", func(r *Run) string { return commas(r.Connections) })
-	add("qps", func(r *Run) string { return commasFloat(r.QPS, 1) })
-	add("errors", errorsCell)
+	unknown := func(r *Run) bool { return r.Watch != nil && r.Watch.Tool == "" } // a watched command without a summary
+	add("requests", func(r *Run) string {
+		if unknown(r) {
+			return "- (not known)"
+		}
+		return commas(r.Requests)
+	})
+	add("connections", func(r *Run) string {
+		if r.Watch != nil && r.Watch.Connections.From == "active_opens" {
+			return commas(r.Connections) + " (namespace)"
+		}
+		return commas(r.Connections)
+	})
+	add("qps", func(r *Run) string {
+		if unknown(r) {
+			return "-"
+		}
+		return commasFloat(r.QPS, 1)
+	})
+	add("errors", func(r *Run) string {
+		if unknown(r) {
+			return "-"
+		}
+		return errorsCell(r)
+	})
 	add("latency p50 / p99", func(r *Run) string {
 		return latencyMS(r, "p50", r.LatencyUS.P50) + " / " + latencyMS(r, "p99", r.LatencyUS.P99) + " ms"
 	})

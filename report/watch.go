@@ -358,6 +358,33 @@ func finishWatch(r *Run, in *Input, f watchFigures) {
 	r.Notes = append(r.Notes, watchNotes(r, f)...)
 }
 
+// watchedConnections counts the connections of the --watch endpoints: the
+// new TIME_WAIT on their ends.
+func watchedConnections(r *Run) int64 {
+	var n int64
+	for _, w := range r.Watched {
+		n += w.Client.NewTimeWait + w.Server.NewTimeWait
+	}
+	return n
+}
+
+// targetConnections is the best count of the target's connections: the
+// run's, less the --watch endpoints' when the run's are the namespace's
+// ActiveOpens (a proxy's upstream connections on this host count there
+// too), but never below the TIME_WAIT seen on the target's ends; what the
+// target's port accounts for when other traffic inflated ActiveOpens.
+func targetConnections(r *Run) int64 {
+	w := r.Watch
+	switch {
+	case w.Connections.From != "active_opens":
+		return r.Connections
+	case inflated(r):
+		a := accountFor(r)
+		return a.seen + a.open
+	}
+	return max(r.Connections-watchedConnections(r), w.Connections.TimeWait)
+}
+
 // dominantShare is the share of the closes one end must have for the
 // report to say that end closed first.
 const dominantShare = 0.95
@@ -397,6 +424,39 @@ func firstCloseOf(c loadgen.Closes) string {
 	return "mixed"
 }
 
+// accounted are the connections the samples and counters account for,
+// to cross-check the namespace's ActiveOpens with: the target's (new
+// TIME_WAIT on its ends, sockets open on its client end at the end), the
+// --watch endpoints' (their new TIME_WAIT), and the namespace's resets.
+type accounted struct{ seen, open, watched, resets int64 }
+
+func accountFor(r *Run) accounted {
+	a := accounted{seen: r.Watch.Connections.TimeWait, watched: watchedConnections(r)}
+	for st, k := range r.Client.Final {
+		if st != sockstat.TimeWait.String() {
+			a.open += int64(k)
+		}
+	}
+	if r.Watch.Resets != nil {
+		a.resets = *r.Watch.Resets
+	}
+	return a
+}
+
+func (a accounted) total() int64 { return a.seen + a.open + a.watched + a.resets }
+
+// inflated reports whether the run's connections are the namespace's
+// ActiveOpens and hold more than the target's and the --watch endpoints'
+// connections and the resets account for: other traffic's.
+func inflated(r *Run) bool {
+	w := r.Watch
+	if w.Connections.From != "active_opens" || !r.Client.Sampled || !r.Server.Sampled {
+		return false
+	}
+	a := accountFor(r)
+	return float64(r.Connections-a.total()) > 0.01*float64(a.total())+10
+}
+
 // watchNotes warn where the namespace-wide counters count more than the
 // target's connections, and where samples missed TIME_WAIT sockets, and
 // say how the command ended.
@@ -404,28 +464,26 @@ func watchNotes(r *Run, f watchFigures) []string {
 	var notes []string
 	w := r.Watch
 	seen := f.clientTW + f.serverTW
-	if f.active != nil {
-		if n := w.Connections.Accepted; n != nil && float64(*f.active) > 1.01*float64(*n)+10 {
+	a := accountFor(r)
+	switch {
+	case f.active == nil:
+	case w.Connections.Accepted != nil:
+		if n := *w.Connections.Accepted; float64(*f.active) > 1.01*float64(n)+10 {
 			notes = append(notes, fmt.Sprintf("the kernel's counters are the whole network namespace's: ActiveOpens rose by %s while the target accepted %s connections; other traffic on this host counts in them",
-				commas(*f.active), commas(*n)))
-		} else if n == nil && r.Client.Sampled && r.Server.Sampled {
-			open := int64(0)
-			for st, k := range r.Client.Final {
-				if st != sockstat.TimeWait.String() {
-					open += int64(k)
-				}
-			}
-			resets := int64(0)
-			if f.resets != nil {
-				resets = *f.resets
-			}
-			if extra := *f.active - (seen + open + resets); float64(extra) > 0.01*float64(seen+open+resets)+10 {
-				notes = append(notes, fmt.Sprintf("the kernel's counters are the whole network namespace's: ActiveOpens rose by %s while the target's port accounts for %s (%s new TIME_WAIT on its ends, %s sockets open at the end) and resets for %s more (namespace-wide), so other traffic on this host inflated connections; watch.connections.time_wait counts the target's port alone",
-					commas(*f.active), commas(seen+open), commas(seen), commas(open), commas(resets)))
-			}
+				commas(*f.active), commas(n)))
 		}
+	case inflated(r):
+		also := ""
+		if a.watched > 0 {
+			also = fmt.Sprintf(", the --watch endpoints for %s (their new TIME_WAIT)", commas(a.watched))
+		}
+		notes = append(notes, fmt.Sprintf("the kernel's counters are the whole network namespace's: ActiveOpens rose by %s while the target's port accounts for %s (%s new TIME_WAIT on its ends, %s sockets open at the end)%s and resets for %s more (namespace-wide), so other traffic on this host inflated connections; watch.connections.time_wait counts the target's port alone",
+			commas(*f.active), commas(a.seen+a.open), commas(a.seen), commas(a.open), also, commas(a.resets)))
+	case a.watched > 0:
+		notes = append(notes, fmt.Sprintf("the kernel's ActiveOpens (%s) counts the --watch endpoints' connections made from this host too: %s new TIME_WAIT on their ends; the target's connections are about %s",
+			commas(*f.active), commas(a.watched), commas(targetConnections(r))))
 	}
-	if conns := r.Connections; r.Client.Sampled && r.Server.Sampled && (w.FirstClose == "client" || w.FirstClose == "server") &&
+	if conns := targetConnections(r); !inflated(r) && r.Client.Sampled && r.Server.Sampled && (w.FirstClose == "client" || w.FirstClose == "server") &&
 		float64(seen) < 0.98*float64(conns) {
 		msg := fmt.Sprintf("%s of the %s connections left no TIME_WAIT that a sample saw", commas(conns-seen), commas(conns))
 		if w.FirstClose == "server" {
@@ -484,8 +542,8 @@ func explainWatch(r *Run) string {
 	if closed != 1 {
 		conns += "s"
 	}
-	if r.Connections > closed && w.ClosesFrom != "target" {
-		conns = "the " + conns + " whose TIME_WAIT a sample saw (of " + commas(r.Connections) + ")"
+	if n := targetConnections(r); n > closed && w.ClosesFrom != "target" {
+		conns = "the " + conns + " whose TIME_WAIT a sample saw (of " + commas(n) + ")"
 	}
 	var why string
 	switch w.FirstClose {
@@ -526,7 +584,9 @@ func whoHeldConnections(r *Run) string {
 	c, s := &r.Client, &r.Server
 	cn, sn := c.NewTimeWait, s.NewTimeWait
 	cPeak, sPeak := commas(int64(c.Peak["TIME_WAIT"])), commas(int64(s.Peak["TIME_WAIT"]))
-	per := func(n int64) string { return fmt.Sprintf("%.2f", float64(n)/float64(max(r.Connections, cn+sn, 1))) }
+	per := func(n int64) string {
+		return fmt.Sprintf("%.2f", float64(n)/float64(max(targetConnections(r), cn+sn, 1)))
+	}
 	switch {
 	case cn+sn == 0:
 		return "neither end gained a TIME_WAIT socket"
@@ -541,9 +601,9 @@ func whoHeldConnections(r *Run) string {
 		commas(cn), cPeak, commas(sn), sPeak)
 }
 
-// commandLine writes a command for people, quoting the arguments a shell
+// CommandLine writes a command for people, quoting the arguments a shell
 // would split, cut to at most n bytes.
-func commandLine(argv []string, n int) string {
+func CommandLine(argv []string, n int) string {
 	parts := make([]string, len(argv))
 	for i, a := range argv {
 		parts[i] = a
@@ -584,6 +644,9 @@ func watchDetails(r *Run) string {
 		msg += "; connections are the kernel's ActiveOpens (namespace-wide)"
 	default:
 		msg += "; connections are the new TIME_WAIT on the target's ends"
+	}
+	if w.ClosesFrom == "target" {
+		return msg + ", and who closed first is as the target saw each close"
 	}
 	return msg + ", and who closed first is where their TIME_WAIT appeared"
 }

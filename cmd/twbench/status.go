@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/twbench/twbench/harness"
+	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
 )
 
@@ -38,7 +38,7 @@ func (s status) Watching(command []string, target string, live harness.Live) (st
 	if s.line != nil {
 		w = s.line
 	}
-	fmt.Fprintf(w, "twbench watch: %s%s\n", strings.Join(command, " "), against)
+	fmt.Fprintf(w, "twbench watch: %s%s\n", report.CommandLine(command, 1000), against)
 	if !s.bar || s.line == nil {
 		return func() {}
 	}

@@ -181,7 +181,7 @@ func TestWatchNginxProxyUpstream(t *testing.T) {
 	// after its response to HTTP/1.0, nginx as soon as it has read it;
 	// crossing FINs leave a TIME_WAIT on both.
 	u, ok := r.Watched.Lookup("upstream")
-	if n := u.Server.NewTimeWait + u.Client.NewTimeWait; !ok || n < 990 || n > 1050 || r.Watch.FirstClose != "server" {
+	if n := u.Server.NewTimeWait + u.Client.NewTimeWait; !ok || !crossing(n, 1000) || r.Watch.FirstClose != "server" {
 		t.Fatalf("upstream %v: new TIME_WAIT server %d, client %d; client side first close %q; want about 1000 on the upstream's ends, nginx's end as ab's server",
 			ok, u.Server.NewTimeWait, u.Client.NewTimeWait, r.Watch.FirstClose)
 	}
@@ -202,9 +202,16 @@ func TestWatchNginxProxyUpstream(t *testing.T) {
 	rep := runJSON(t, "run", "--target", off, "--protocol", "http1.0", "-n", "500", "-c", "4", "--watch", watch, "--sample-interval", "50ms")
 	ru, ok := rep.Runs[0].Watched.Lookup("upstream")
 	t.Logf("run --watch: %d requests; upstream new TIME_WAIT: client %d, server %d", rep.Runs[0].Requests, ru.Client.NewTimeWait, ru.Server.NewTimeWait)
-	if n := ru.Server.NewTimeWait + ru.Client.NewTimeWait; !ok || n < 495 || n > 525 {
+	if n := ru.Server.NewTimeWait + ru.Client.NewTimeWait; !ok || !crossing(n, 500) {
 		t.Errorf("run --watch: upstream new TIME_WAIT: server %d, client %d; want about 500", ru.Server.NewTimeWait, ru.Client.NewTimeWait)
 	}
+}
+
+// crossing reports whether n TIME_WAIT sockets are what conns connections
+// whose two ends race to close leave: one each, and two for those whose
+// FINs crossed (up to a quarter of them on a loaded machine).
+func crossing(n, conns int64) bool {
+	return float64(n) >= 0.99*float64(conns) && float64(n) <= 1.3*float64(conns)
 }
 
 // Bad input is one line and exit code 2, and leaves no file behind.
