@@ -36,6 +36,7 @@ type command struct {
 	stdout, stderr *tail
 	started        time.Time
 	done           chan struct{} // closed when it has exited
+	finished       chan struct{} // closed when the goroutine that ran it has ended
 	waitErr        error
 	ended          time.Time
 }
@@ -48,7 +49,7 @@ type command struct {
 func startCommand(ns Netns, spec *WatchSpec) (*command, error) {
 	c := &command{
 		stdout: &tail{pass: spec.Stdout}, stderr: &tail{pass: spec.Stderr},
-		done: make(chan struct{}),
+		done: make(chan struct{}), finished: make(chan struct{}),
 	}
 	c.cmd = exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	c.cmd.Env, c.cmd.Dir, c.cmd.Stdin = spec.Env, spec.Dir, spec.Stdin
@@ -57,6 +58,7 @@ func startCommand(ns Netns, spec *WatchSpec) (*command, error) {
 	ownProcessGroup(c.cmd)
 	started := make(chan error, 1)
 	go func() {
+		defer close(c.finished)
 		_ = inNetns(ns, func() error {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
@@ -73,6 +75,7 @@ func startCommand(ns Netns, spec *WatchSpec) (*command, error) {
 		})
 	}()
 	if err := <-started; err != nil {
+		<-c.finished
 		return nil, fmt.Errorf("%w: %w", ErrStart, err)
 	}
 	return c, nil
@@ -96,6 +99,7 @@ func (c *command) wait(ctx context.Context, grace time.Duration) (interrupted bo
 		}
 	}
 	c.signalGroup(killSignal)
+	<-c.finished
 	return interrupted
 }
 

@@ -251,7 +251,8 @@ func (e *ends) TimeWait(dst []EndTimeWait) []EndTimeWait {
 			prefix = p.name + " "
 		}
 		dst = append(dst, EndTimeWait{prefix + "client", int(last.Client[sockstat.TimeWait])})
-		if p.serverUnsampled == "" {
+		// An agent's server end is the target's, in place of this host's.
+		if p.serverUnsampled == "" && (p.name != "" || e.remote == nil) {
 			dst = append(dst, EndTimeWait{prefix + "server", int(last.Server[sockstat.TimeWait])})
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/twbench/twbench/internal/netns"
+	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
 	"github.com/twbench/twbench/sockstat"
 	"github.com/twbench/twbench/target"
@@ -410,5 +412,27 @@ func TestWatchSignalsGroup(t *testing.T) {
 			t.Fatalf("the background sleep (pid %d) the command left is still running", pid)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Watch with an agent (--server-agent): the server end is the agent's, as
+// for run, and the live line shows it.
+func TestWatchWithAgent(t *testing.T) {
+	f := startFakeAgent(t)
+	spec := helperSpec(t, "get", "{url}", "20", "5ms")
+	spec.Serve = listener(t, "http://127.0.0.1:0?closer=server")
+	var obs observer
+	r, err := Watch(context.Background(), spec, Options{Agent: f.client(t), Tail: 100 * time.Millisecond, Observer: &obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.CloseClientConnections()
+	noneLeft(t, "Watch")
+	if s := &r.Server; s.Source != report.SourceAgent || !s.Sampled || s.Peak["TIME_WAIT"] != 7 {
+		t.Errorf("server end: source %q, sampled %v, peak TIME_WAIT %d; want the fake agent's 7", s.Source, s.Sampled, s.Peak["TIME_WAIT"])
+	}
+	servers := slices.DeleteFunc(slices.Clone(obs.live), func(e EndTimeWait) bool { return e.End != "server" })
+	if len(servers) != 1 || servers[0].TimeWait != 7 {
+		t.Errorf("live TIME_WAIT at the end %+v; want one server end, the agent's 7", obs.live)
 	}
 }
