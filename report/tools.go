@@ -34,17 +34,15 @@ type ToolSummary struct {
 	Notes []string
 }
 
-// loadTools are the load tools whose summaries twbench reads, in the
-// order their outputs are tried: oha before hey, whose summaries begin
-// alike.
+// loadTools are the load tools whose summaries twbench reads.
 var loadTools = []struct {
 	name  string
 	parse func(out string, argv []string) (ToolSummary, bool)
 }{
 	{"ab", parseAB},
 	{"wrk", parseWrk},
-	{"oha", parseOha},
 	{"hey", parseHey},
+	{"oha", parseOha},
 }
 
 // LoadTools lists the tools whose summaries ParseToolSummary reads.
@@ -402,8 +400,8 @@ func parseHey(out string, argv []string) (ToolSummary, bool) {
 	ls := lines(out)
 	total, ok1 := after(ls, "Total:")
 	rate, ok2 := after(ls, "Requests/sec:")
-	if !ok1 || !ok2 || !slices.Contains(ls, "Summary:") {
-		return ToolSummary{}, false
+	if _, oha := after(ls, "Success rate:"); !ok1 || !ok2 || oha || !slices.Contains(ls, "Summary:") {
+		return ToolSummary{}, false // oha's summary begins as hey's does, with a success rate
 	}
 	var s ToolSummary
 	d, ok := heySeconds(total)
