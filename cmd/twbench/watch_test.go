@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -307,4 +308,35 @@ func readWatchReport(t *testing.T, path string) *report.Report {
 		t.Fatalf("%s: %v, %s", path, err, fmt.Sprint(len(b))+" bytes")
 	}
 	return rep
+}
+
+// TestWatchFlagsDocumented: docs/watch.md has a row for each of watch's
+// flags, and names no flag watch does not have.
+func TestWatchFlagsDocumented(t *testing.T) {
+	var help bytes.Buffer
+	if err := run(context.Background(), []string{"watch", "--help"}, &help, &bytes.Buffer{}); exitCode(err) != exitOK {
+		t.Fatal(err)
+	}
+	flags := regexp.MustCompile(`(?m)^\s+(?:-\w, )?(--[a-z-]+)`).FindAllStringSubmatch(help.String(), -1)
+	page, err := os.ReadFile("../../docs/watch.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, l := range strings.Split(string(page), "\n") {
+		if strings.HasPrefix(l, "| `--") {
+			rows = append(rows, strings.SplitN(l, "|", 3)[1])
+		}
+	}
+	documented := strings.Join(rows, " ")
+	for _, f := range flags {
+		if !strings.Contains(documented, "`"+f[1]) && !strings.Contains(documented, ", "+f[1]) {
+			t.Errorf("docs/watch.md has no row for %s", f[1])
+		}
+	}
+	for _, m := range regexp.MustCompile("--[a-z-]+").FindAllString(documented, -1) {
+		if !strings.Contains(help.String(), m+" ") {
+			t.Errorf("docs/watch.md documents %s, which watch does not have", m)
+		}
+	}
 }
