@@ -43,6 +43,35 @@ type Options struct {
 	// schedule, and Shard what its report records of the fleet.
 	Shard  *report.RunShard
 	Offset time.Duration
+	// Watch are more endpoints to sample, each as a client end and a
+	// server end (--watch).
+	Watch []Endpoint
+	// TimeWaitObject is the size of a TIME_WAIT socket in the kernel,
+	// read once (sockstat.ReadTimeWaitObject); zero: not known.
+	TimeWaitObject sockstat.TimeWaitObject
+	// Netns, if set, is the network namespace the run's sockets are in:
+	// Watch opens its samplers, reads the kernel's counters, starts the
+	// built-in target and the command inside it. Measure does not use it
+	// yet: its load would have to dial from inside too.
+	Netns Netns
+}
+
+// Netns is a network namespace of the run's own; *netns.Namespace is
+// one.
+type Netns interface {
+	// Do runs f on a thread inside the namespace and returns its error.
+	// The sockets f opens are the namespace's, and so are the processes
+	// it starts, which are the thread's children: f must not return
+	// before they end if they are to outlive nothing but twbench.
+	Do(f func() error) error
+}
+
+// inNetns runs f inside ns, or here if ns is nil.
+func inNetns(ns Netns, f func() error) error {
+	if ns == nil {
+		return f()
+	}
+	return ns.Do(f)
 }
 
 // Progress is the load's progress while it runs.
@@ -57,10 +86,15 @@ type Observer interface {
 	// Starting is called once the target is up and its ends are being
 	// sampled, before the baseline and the load.
 	Starting(sc scenario.Scenario, target string)
-	// Loading is called as the load starts. The stop it returns is called
-	// when the load has ended, and returns when the observer is done with
-	// p.
-	Loading(sc scenario.Scenario, p Progress) (stop func())
+	// Loading is called as the load starts; live has the ends' TIME_WAIT
+	// as they are sampled. The stop it returns is called when the load
+	// has ended, and returns when the observer is done with p and live.
+	Loading(sc scenario.Scenario, p Progress, live Live) (stop func())
+	// Watching is called as a watched command starts, with the command
+	// as it runs and the target whose ends are sampled ("" for none). The
+	// stop it returns is called when the command has ended, and returns
+	// when the observer is done with live.
+	Watching(command []string, target string, live Live) (stop func())
 }
 
 // FileLimit is the process's limit on open files (RLIMIT_NOFILE).
@@ -202,12 +236,13 @@ func (r *run) newLoad() error {
 // the agent's host, and reads the kernel's counters before the load.
 func (r *run) startSampling(ctx context.Context) {
 	r.ends = startEnds(ctx, endsConfig{
-		target:      r.gen.Addr(),
+		target:      r.gen.Addr().AddrPort(),
 		interval:    time.Duration(r.sc.SampleInterval),
 		sources:     r.cfg.Sources,
 		builtin:     r.in.Builtin,
 		samplingOff: r.opts.SamplingOff,
 		agent:       r.opts.Agent,
+		watch:       r.opts.Watch,
 	}, r.gen)
 	r.before, r.beforeErr = sockstat.ReadCounters()
 }
@@ -220,7 +255,7 @@ func (r *run) baseline(ctx context.Context) { r.ends.baseline(ctx) }
 // watches it.
 func (r *run) load(ctx context.Context) error {
 	stopSampling := r.ends.follow()
-	stopObserving := r.observer.Loading(r.sc, r.gen)
+	stopObserving := r.observer.Loading(r.sc, r.gen, r.ends)
 	res, err := r.gen.Run(ctx)
 	stopObserving()
 	stopSampling()
@@ -247,6 +282,7 @@ func (r *run) tail(ctx context.Context) {
 // steps gathered.
 func (r *run) assemble() report.Run {
 	r.ends.fill(&r.in)
+	r.in.TimeWaitObject = r.opts.TimeWaitObject
 	if r.beforeErr == nil {
 		if after, err := sockstat.ReadCounters(); err == nil {
 			r.in.Counters = after.Sub(r.before)
@@ -276,4 +312,6 @@ type silent struct{}
 
 func (silent) Starting(scenario.Scenario, string) {}
 
-func (silent) Loading(scenario.Scenario, Progress) func() { return func() {} }
+func (silent) Loading(scenario.Scenario, Progress, Live) func() { return func() {} }
+
+func (silent) Watching([]string, string, Live) func() { return func() {} }

@@ -66,6 +66,12 @@ type observer struct {
 	loading  int
 	stopped  int
 	progress []int64 // Completed at Loading and at stop
+	watched  []string
+	// live is the ends' TIME_WAIT at stop, closed the target's
+	// connections seen to close.
+	live     []EndTimeWait
+	closed   int64
+	lastLive Live
 }
 
 func (o *observer) Starting(sc scenario.Scenario, target string) {
@@ -74,7 +80,7 @@ func (o *observer) Starting(sc scenario.Scenario, target string) {
 	o.started = append(o.started, target)
 }
 
-func (o *observer) Loading(sc scenario.Scenario, p Progress) func() {
+func (o *observer) Loading(sc scenario.Scenario, p Progress, live Live) func() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.loading++
@@ -84,6 +90,22 @@ func (o *observer) Loading(sc scenario.Scenario, p Progress) func() {
 		defer o.mu.Unlock()
 		o.stopped++
 		o.progress = append(o.progress, p.Completed())
+		o.live = live.TimeWait(o.live[:0])
+	}
+}
+
+func (o *observer) Watching(command []string, target string, live Live) func() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.loading++
+	o.watched = append(o.watched, strings.Join(command, " ")+" @ "+target)
+	return func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.stopped++
+		o.live = live.TimeWait(o.live[:0])
+		o.closed = live.Closed()
+		o.lastLive = live
 	}
 }
 
@@ -128,6 +150,14 @@ func TestMeasureBuiltin(t *testing.T) {
 	}
 	if !r.Server.Sampled || r.Server.NewTimeWait < 150 {
 		t.Errorf("server end sampled %v, new TIME_WAIT %d; want about 200", r.Server.Sampled, r.Server.NewTimeWait)
+	}
+	// What the observer could show as the load ended: both ends (the
+	// load may be over before a sample sees its TIME_WAIT).
+	if len(obs.live) != 2 || obs.live[0].End != "client" || obs.live[1].End != "server" {
+		t.Errorf("observer's live TIME_WAIT at the end = %+v; want the client's and the server's", obs.live)
+	}
+	if h := r.Server.TimeWaitHolders; h == nil || h.By != "remote" || h.Top[0].Address != "127.0.0.1" {
+		t.Errorf("server end's TIME_WAIT holders = %+v; want 127.0.0.1 first, by remote address", h)
 	}
 }
 
@@ -177,7 +207,7 @@ func TestStepsTailCutByContext(t *testing.T) {
 	if err := r.load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	loaded := len(r.ends.samples)
+	loaded := len(r.ends.points[0].samples)
 
 	tctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
@@ -186,8 +216,8 @@ func TestStepsTailCutByContext(t *testing.T) {
 	if d := time.Since(began); d > 5*time.Second {
 		t.Errorf("a tail of a minute cut after 100 ms took %v", d)
 	}
-	if sampling() && len(r.ends.samples) <= loaded {
-		t.Errorf("%d samples after the tail, %d after the load; want more", len(r.ends.samples), loaded)
+	if sampling() && len(r.ends.points[0].samples) <= loaded {
+		t.Errorf("%d samples after the tail, %d after the load; want more", len(r.ends.points[0].samples), loaded)
 	}
 	run := r.assemble()
 	r.close()

@@ -172,6 +172,17 @@ func (r *remoteEnd) openGap(began time.Time, err error) {
 	r.gapOpen = true
 }
 
+// lastServerTimeWait returns the server end's TIME_WAIT in the agent's
+// latest sample; ok is false before the first.
+func (r *remoteEnd) lastServerTimeWait() (n int, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.rem.Samples) == 0 {
+		return 0, false
+	}
+	return int(r.rem.Samples[len(r.rem.Samples)-1].Server[sockstat.TimeWait]), true
+}
+
 // waitFirst waits, up to agentFirstWait, for the first sample: the
 // baseline, before the load starts.
 func (r *remoteEnd) waitFirst(ctx context.Context) {

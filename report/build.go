@@ -53,6 +53,18 @@ type Input struct {
 	StartAt time.Time
 	// Shard, if set, is the run's part in a fleet.
 	Shard *RunShard
+	// ClientHolders and ServerHolders are the addresses that held each
+	// end's TIME_WAIT sockets where they peaked; nil when none did.
+	ClientHolders, ServerHolders *HoldersAt
+	// TimeWaitObject is the size of one TIME_WAIT socket in the kernel;
+	// zero when not known.
+	TimeWaitObject sockstat.TimeWaitObject
+	// Watched are the endpoints --watch named.
+	Watched []WatchedInput
+	// Watch, if set, is the command `twbench watch` watched, and Result is
+	// nil: the load's figures come from the command's summary and the
+	// kernel.
+	Watch *WatchInput
 }
 
 // TailCut is how much of the sampling after the load an interruption
@@ -67,6 +79,10 @@ const timeWaitAssumed = 60 * time.Second
 
 // Build derives a Run's figures from its input.
 func Build(in Input) Run {
+	var watched watchFigures
+	if in.Watch != nil && in.Result == nil {
+		in.Result, watched = watchResult(&in)
+	}
 	res := in.Result
 	r := Run{
 		Scenario:       in.Scenario,
@@ -128,8 +144,11 @@ func Build(in Input) Run {
 	for code, n := range res.StatusCodes {
 		r.StatusCodes[strconv.Itoa(code)] = n
 	}
-	if hdr, err := res.Latency.EncodeV2(); err == nil {
-		r.LatencyHDR = string(hdr)
+	// A watched command's latency is its summary's, without a histogram.
+	if res.Latency != nil {
+		if hdr, err := res.Latency.EncodeV2(); err == nil {
+			r.LatencyHDR = string(hdr)
+		}
 	}
 	if in.Scenario.Rate > 0 {
 		r.Schedule = &Schedule{
@@ -161,6 +180,13 @@ func Build(in Input) Run {
 			return &s.Server, s.ServerNewTimeWait
 		})
 	}
+	r.Client.TimeWaitHolders = holders(in.ClientHolders, HoldersLocal, res.Start)
+	if in.Remote == nil {
+		r.Server.TimeWaitHolders = holders(in.ServerHolders, HoldersRemote, res.Start)
+	}
+	r.Client.TimeWaitMemory = timeWaitMemory(&r.Client, in.TimeWaitObject)
+	r.Server.TimeWaitMemory = timeWaitMemory(&r.Server, in.TimeWaitObject)
+	r.Watched = buildWatched(&in, res)
 	var twLeft time.Duration
 	for i := range in.Samples {
 		s := &in.Samples[i]
@@ -177,6 +203,11 @@ func Build(in Input) Run {
 			r.Notes = append(r.Notes, fmt.Sprintf(
 				"sampling slowed to every %s on average: a sample took up to %.1f ms (the kernel walks every socket on the host), and the sampler keeps itself under 5%% of a core",
 				time.Duration(r.Sampling.MeanIntervalS*float64(time.Second)).Round(time.Millisecond), r.Sampling.MaxCostMS))
+		}
+	}
+	for i := range in.Watched {
+		for j := range in.Watched[i].Samples {
+			twLeft = max(twLeft, in.Watched[i].Samples[j].MaxTimeWaitLeft)
 		}
 	}
 	if in.Remote != nil {
@@ -212,6 +243,9 @@ func Build(in Input) Run {
 	r.Notes = append(r.Notes, exNotes...)
 	if note := closerNote(in.Scenario, res.Closes); note != "" {
 		r.Notes = append(r.Notes, note)
+	}
+	if in.Watch != nil {
+		finishWatch(&r, &in, watched)
 	}
 	return r
 }

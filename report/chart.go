@@ -61,8 +61,8 @@ func timeRange(r *Run) (lo, hi float64) {
 	for _, p := range r.Throughput {
 		lo, hi = min(lo, p.T), max(hi, p.T)
 	}
-	for _, e := range []*End{&r.Client, &r.Server} {
-		for _, p := range e.Series {
+	for _, e := range namedEnds(r) {
+		for _, p := range e.e.Series {
 			lo, hi = min(lo, p.T), max(hi, p.T)
 		}
 	}
@@ -79,10 +79,11 @@ func statesChart(r *Run) ([]byte, error) {
 	lo, hi := timeRange(r)
 	var top uint32 = 1
 	var drawn []sockstat.State
+	ends := namedEnds(r)
 	for _, s := range chartedStates() {
 		seen := s == sockstat.TimeWait || s == sockstat.Established
-		for _, e := range []*End{&r.Client, &r.Server} {
-			for _, p := range e.Series {
+		for _, e := range ends {
+			for _, p := range e.e.Series {
 				top = max(top, p.Counts[s])
 				seen = seen || p.Counts[s] > 0
 			}
@@ -92,10 +93,8 @@ func statesChart(r *Run) ([]byte, error) {
 		}
 	}
 	var plots [][]*plot.Plot
-	for _, end := range []struct {
-		name string
-		e    *End
-	}{{"client end", &r.Client}, {"server end", &r.Server}} {
+	for _, end := range ends {
+		end.name += " end"
 		p := newPlot(end.name+": sockets by state (log scale)", "seconds from the load's start", "sockets")
 		p.X.Min, p.X.Max = lo, hi
 		// Head room for the legend: a fifth of the log axis.
@@ -123,12 +122,15 @@ func statesChart(r *Run) ([]byte, error) {
 		p.Add(loadMarks(r)...)
 		plots = append(plots, []*plot.Plot{p})
 	}
-	return drawTiles(plots, 2*panelH)
+	return drawTiles(plots, vg.Length(len(plots))*panelH)
 }
 
 // throughputChart draws completed requests and failed ones per second,
 // between consecutive samples, and the open loop's target rate.
 func throughputChart(r *Run) ([]byte, error) {
+	if r.Watch != nil {
+		return nil, errors.New("a watched command's requests over time are not known, only its summary's total")
+	}
 	lo, hi := timeRange(r)
 	p := newPlot("throughput", "seconds from the load's start", "per second")
 	p.X.Min, p.X.Max = lo, hi
@@ -186,6 +188,9 @@ func totalErrors(r *Run) int64 {
 // as 1/(1-q), so that the tail (99%, 99.9%, ...) gets as much room as the
 // median.
 func latencyChart(r *Run) ([]byte, error) {
+	if r.Watch != nil {
+		return nil, errors.New("a watched command's summary gives some percentiles, not a histogram: they are in the table")
+	}
 	h, err := decodeHistogram(r.LatencyHDR)
 	if err != nil {
 		return nil, err

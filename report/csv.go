@@ -10,7 +10,8 @@ import (
 	"github.com/twbench/twbench/sockstat"
 )
 
-// WriteCSV writes the sampled series: one row per sample per end, with
+// WriteCSV writes the sampled series: one row per sample per end (the
+// target's two, then each watched endpoint's), with
 // the run's scenario, the sample's time (absolute, and in seconds from the
 // load's start), the requests and errors completed by then, and the count
 // of each socket state. An end that was not sampled has no rows.
@@ -29,10 +30,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 		if err != nil {
 			return fmt.Errorf("report: csv: run %s: started_at %q: %w", run.Scenario.Name, run.StartedAt, err)
 		}
-		for _, end := range []struct {
-			name string
-			e    *End
-		}{{"client", &run.Client}, {"server", &run.Server}} {
+		for _, end := range csvEnds(run) {
 			for _, p := range end.e.Series {
 				// The load's progress at the sample: the throughput point
 				// taken with it, or for a series from a remote agent (its
@@ -59,6 +57,18 @@ func WriteCSV(w io.Writer, r *Report) error {
 		return fmt.Errorf("report: write csv: %w", err)
 	}
 	return nil
+}
+
+// csvEnds are a run's ends as the CSV's end column names them: client,
+// server, then each watched endpoint's as upstream.client,
+// upstream.server.
+func csvEnds(r *Run) []namedEnd {
+	ends := []namedEnd{{"client", &r.Client}, {"server", &r.Server}}
+	for i := range r.Watched {
+		w := &r.Watched[i]
+		ends = append(ends, namedEnd{w.Name + ".client", &w.Client}, namedEnd{w.Name + ".server", &w.Server})
+	}
+	return ends
 }
 
 // throughputAt returns the last throughput point taken at or before t

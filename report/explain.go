@@ -13,6 +13,9 @@ import (
 // Explain says in one sentence which end held the TIME_WAIT and why, and
 // in another how many requests failed, if any did.
 func Explain(r *Run) string {
+	if r.Watch != nil {
+		return explainWatch(r)
+	}
 	c, s := &r.Client, &r.Server
 	failed := failures(r)
 	if r.Requests == 0 {
@@ -158,6 +161,14 @@ func perRequest(e *End) float64 {
 // saw of the client's resets.
 func Details(r *Run) []string {
 	var out []string
+	if r.Watch != nil {
+		out = append(out, watchDetails(r))
+	}
+	for _, end := range namedEnds(r) {
+		if line := holdersLine(end.name, end.e); line != "" {
+			out = append(out, line)
+		}
+	}
 	for i := range r.Exhaustion {
 		out = append(out, exhaustionLine(r, &r.Exhaustion[i]))
 	}

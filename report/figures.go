@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/expr-lang/expr/types"
 
@@ -47,6 +48,8 @@ func figurePrototype() map[string]any {
 		r.KernelCounters[name] = 0
 	}
 	for _, e := range []*End{&r.Client, &r.Server} {
+		e.TimeWaitHolders = &Holders{By: "-", Top: []Holder{{Address: "-"}}}
+		e.TimeWaitMemory = &TimeWaitMemory{Slab: "-", SizeFrom: "-", Reason: "-"}
 		e.Baseline, e.Peak, e.Final = map[string]int{}, map[string]int{}, map[string]int{}
 		for _, s := range sockstat.ConnStates() {
 			e.Baseline[s.String()], e.Peak[s.String()], e.Final[s.String()] = 0, 0, 0
@@ -70,6 +73,18 @@ func figurePrototype() map[string]any {
 	}
 	r.TimeWaitSeconds = &zero
 	r.Ports.MaxSustainableQPS.Loopback, r.Ports.MaxSustainableQPS.Network = &zero, &zero
+	// A watched command's run, and the endpoints --watch names: one
+	// stands for all, whatever its name (openMap).
+	var n int64
+	code := 0
+	r.Watch = &Watch{Command: []string{"-"}, ExitCode: &code, Signal: "-", Tool: "-", LatencyGiven: []string{"-"},
+		FirstClose: "-", ClosesFrom: "-", Resets: &n, Sources: map[string]string{},
+		Connections: WatchConnections{ActiveOpens: &n, PassiveOpens: &n, From: "-"},
+		Output:      WatchOutput{Stdout: []string{"-"}, Stderr: []string{"-"}}}
+	for _, k := range WatchSources() {
+		r.Watch.Sources[k] = "-"
+	}
+	r.Watched = WatchedEnds{{Name: "-", Address: "-", Client: r.Client, Server: r.Server}}
 	m, err := toMap(&r)
 	if err != nil {
 		panic("report: the prototype run does not encode: " + err.Error())
@@ -100,6 +115,13 @@ func figureTypes() types.Map {
 func typeOf(v any, key string) types.Type {
 	if t, ok := openMap(key); ok {
 		return t
+	}
+	if key == watchedKey {
+		// Keyed by the names --watch gave: any name, each an endpoint
+		// like the prototype's one.
+		for _, x := range v.(map[string]any) {
+			return types.Map{types.Extra: typeOf(x, "")}
+		}
 	}
 	switch v := v.(type) {
 	case map[string]any:
@@ -146,14 +168,29 @@ func nullUnmeasured(m map[string]any, r *Run) {
 		// Only the built-in target counts what it saw.
 		m["server_errors"] = map[string]any{"ECONNRESET": nil, "other": nil}
 	}
-	for _, e := range []struct {
-		key string
+	nullWatch(m, r)
+	type end struct {
+		m   map[string]any
 		end *End
-	}{{"client", &r.Client}, {"server", &r.Server}} {
-		em, ok := m[e.key].(map[string]any)
-		if !ok {
-			continue
+	}
+	var ends []end
+	for k, e := range map[string]*End{"client": &r.Client, "server": &r.Server} {
+		if em, ok := m[k].(map[string]any); ok {
+			ends = append(ends, end{em, e})
 		}
+	}
+	watched, _ := m[watchedKey].(map[string]any)
+	for i := range r.Watched {
+		w := &r.Watched[i]
+		wm, _ := watched[w.Name].(map[string]any)
+		for k, e := range map[string]*End{"client": &w.Client, "server": &w.Server} {
+			if em, ok := wm[k].(map[string]any); ok {
+				ends = append(ends, end{em, e})
+			}
+		}
+	}
+	for _, e := range ends {
+		em := e.m
 		if !e.end.Sampled {
 			// Nothing was counted at this end (sampling off, or out of
 			// reach): its counts are unknown, not 0.
@@ -165,6 +202,7 @@ func nullUnmeasured(m map[string]any, r *Run) {
 				em[k] = states
 			}
 			em["new_time_wait"] = nil
+			em["time_wait_memory"] = map[string]any{"peak_bytes": nil, "object_bytes": nil, "slab": nil, "size_from": nil, "reason": nil}
 		}
 		if e.end.Source == "" {
 			// Not read from an agent: no clock, gaps or agent host.
@@ -181,11 +219,56 @@ func nullUnmeasured(m map[string]any, r *Run) {
 	}
 }
 
+// watchedKey is the run's key of the endpoints --watch names: an object
+// keyed by their names.
+const watchedKey = "watched"
+
+// nullWatch makes null the figures of a watched command's run that it
+// did not measure: the latency percentiles its summary did not give, and
+// with no summary at all its requests, qps, latency and errors; in a run
+// of twbench's own load, the whole watch object.
+func nullWatch(m map[string]any, r *Run) {
+	if r.Watch == nil {
+		m["watch"] = nil
+		return
+	}
+	lat, _ := m["latency_us"].(map[string]any)
+	for _, k := range []string{"p50", "p90", "p99", "p999", "max", "mean"} {
+		if !slices.Contains(r.Watch.LatencyGiven, k) {
+			lat[k] = nil
+		}
+	}
+	if r.Watch.Tool == "" {
+		m["requests"], m["qps"] = nil, nil
+		if errs, ok := m["errors"].(map[string]any); ok {
+			for k := range errs {
+				errs[k] = nil
+			}
+		}
+	}
+}
+
 // fillZero gives dst every key of proto it lacks, with its type's zero
 // value: 0, false, "", an empty list, or a map filled the same way.
 func fillZero(dst, proto map[string]any) {
 	for k, p := range proto {
 		v, ok := dst[k]
+		if k == watchedKey {
+			// Each endpoint the run has is filled as the prototype's one.
+			ends, isMap := v.(map[string]any)
+			if !isMap {
+				dst[k] = map[string]any{}
+				continue
+			}
+			for _, one := range p.(map[string]any) {
+				for _, e := range ends {
+					if em, ok := e.(map[string]any); ok {
+						fillZero(em, one.(map[string]any))
+					}
+				}
+			}
+			continue
+		}
 		switch p := p.(type) {
 		case map[string]any:
 			if _, open := openMap(k); open {

@@ -89,7 +89,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 			kind, caption string
 			draw          func(*Run) ([]byte, error)
 		}{
-			{"states", "Sockets by state over time, the client end above the server end, on one time axis and one scale. The dashed lines mark the load's start and end.", statesChart},
+			{"states", "Sockets by state over time, the client end above the server end (then each watched endpoint's two), on one time axis and one scale. The dashed lines mark the load's start and end.", statesChart},
 			{"throughput", "Completed requests (and failed ones, if any) per second between samples; the dashed line is the open loop's target rate.", throughputChart},
 			{"latency", "Latency at each percentile, from the run's HdrHistogram; the axis spreads the tail so that 99%, 99.9% and 99.99% each get as much room as 0 to 90%.", latencyChart},
 		} {

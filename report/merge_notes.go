@@ -82,10 +82,41 @@ func fleetNotes(m *Run, parts []*part, t0 time.Time) []string {
 		}
 		notes = append(notes, "fleet: keys this version of twbench does not know are not merged but kept as each shard wrote them (runs[].fleet.shards[].run, fleet.shards[]): "+strings.Join(unknown, ", "))
 	}
+	var kept []string
+	for _, k := range keptPerShard() {
+		if slices.ContainsFunc(parts, func(p *part) bool { return hasKey(p.raw, k) }) {
+			kept = append(kept, k)
+			m.Fleet.Unmerged = append(m.Fleet.Unmerged, k)
+		}
+	}
+	if len(kept) > 0 {
+		notes = append(notes, "fleet: kept as each shard wrote them (runs[].fleet.shards[].run), not merged: "+strings.Join(kept, ", ")+
+			": a --watch endpoint's ends and the addresses holding an end's TIME_WAIT are each shard's own")
+	}
 	for _, p := range parts {
 		m.Fleet.Shards = append(m.Fleet.Shards, ShardRun{Index: p.s.index, Run: p.raw})
 	}
 	return notes
+}
+
+// keptPerShard lists the keys of a run that merge knows but does not
+// combine across shards; a merged run leaves them out, and each shard's
+// run keeps its own.
+func keptPerShard() []string {
+	return []string{"runs[].watched",
+		"runs[].client.time_wait_holders", "runs[].client.time_wait_memory",
+		"runs[].server.time_wait_holders", "runs[].server.time_wait_memory"}
+}
+
+// hasKey reports whether the run raw has the key at path ("runs[].a.b"),
+// not null.
+func hasKey(raw json.RawMessage, path string) bool {
+	for _, k := range strings.Split(strings.TrimPrefix(path, "runs[]."), ".") {
+		if raw = rawKey(raw, k); len(raw) == 0 || string(raw) == "null" {
+			return false
+		}
+	}
+	return true
 }
 
 // shardNotes gives each distinct note of the shards once, with the shards

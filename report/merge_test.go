@@ -394,7 +394,7 @@ func TestMergeKeepsUnknownKeys(t *testing.T) {
 		_ = json.Unmarshal(s.Raw, &m)
 		m["memory"] = map[string]any{"rss_mb": 40 + i}
 		run := m["runs"].([]any)[0].(map[string]any)
-		run["watched"] = []any{map[string]any{"name": "db", "addr": "10.0.0.7:5432"}}
+		run["upstreams"] = []any{map[string]any{"name": "db", "addr": "10.0.0.7:5432"}}
 		run["client"].(map[string]any)["top_time_wait"] = []any{map[string]any{"addr": "10.0.0.9", "n": i}}
 		raw, _ := json.Marshal(m)
 		got, err := report.ReadReports(s.Input, bytes.NewReader(raw))
@@ -405,17 +405,17 @@ func TestMergeKeepsUnknownKeys(t *testing.T) {
 	}
 	m := merge(t, shards...)
 	r := m.Runs[0]
-	want := []string{"runs[].client.top_time_wait", "runs[].watched"}
+	want := []string{"runs[].client.top_time_wait", "runs[].upstreams"}
 	if strings.Join(r.Fleet.Unmerged, ",") != strings.Join(want, ",") {
 		t.Errorf("unmerged = %q; want %q", r.Fleet.Unmerged, want)
 	}
-	if !strings.Contains(string(r.Fleet.Shards[1].Run), `"watched"`) || !strings.Contains(string(r.Fleet.Shards[1].Run), `"top_time_wait"`) {
+	if !strings.Contains(string(r.Fleet.Shards[1].Run), `"upstreams"`) || !strings.Contains(string(r.Fleet.Shards[1].Run), `"top_time_wait"`) {
 		t.Errorf("shard 1's run lost the keys merge does not know:\n%s", r.Fleet.Shards[1].Run)
 	}
 	if got := string(m.Fleet.Shards[2].Unmerged["memory"]); got != `{"rss_mb":42}` {
 		t.Errorf("shard 2's memory = %s; want it as written", got)
 	}
-	if !hasNote(r.Notes, "memory, runs[].client.top_time_wait, runs[].watched") {
+	if !hasNote(r.Notes, "memory, runs[].client.top_time_wait, runs[].upstreams") {
 		t.Errorf("no note names the keys not merged: %q", r.Notes)
 	}
 }
@@ -479,5 +479,42 @@ func TestMergeThroughput(t *testing.T) {
 		if tp[k].Requests < tp[k-1].Requests {
 			t.Errorf("cumulative requests fall from %d to %d at t = %.3f s", tp[k-1].Requests, tp[k].Requests, tp[k].T)
 		}
+	}
+}
+
+// Parts of a run merge knows but does not combine (a --watch endpoint's
+// ends, the addresses holding an end's TIME_WAIT) are each shard's: kept
+// in its run, named as not merged, and left out of the merged run rather
+// than dropped in silence.
+func TestMergeKeepsPerShardParts(t *testing.T) {
+	var shards []report.ShardReport
+	for i := range 3 {
+		s := shardReport(t, shardSpec{index: i})
+		var m map[string]any
+		_ = json.Unmarshal(s.Raw, &m)
+		run := m["runs"].([]any)[0].(map[string]any)
+		run["watched"] = map[string]any{"db": map[string]any{"address": "10.0.0.7:5432",
+			"client": map[string]any{"sampled": true}, "server": map[string]any{"sampled": false}}}
+		run["server"].(map[string]any)["time_wait_memory"] = map[string]any{"peak_bytes": 256 * (i + 1), "object_bytes": 256}
+		raw, _ := json.Marshal(m)
+		got, err := report.ReadReports(s.Input, bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shards = append(shards, got[0])
+	}
+	r := merge(t, shards...).Runs[0]
+	want := []string{"runs[].watched", "runs[].server.time_wait_memory"}
+	if strings.Join(r.Fleet.Unmerged, ",") != strings.Join(want, ",") {
+		t.Errorf("unmerged = %q; want %q", r.Fleet.Unmerged, want)
+	}
+	if r.Watched != nil || r.Server.TimeWaitMemory != nil {
+		t.Errorf("the merged run has watched %v, server memory %v; want neither", r.Watched, r.Server.TimeWaitMemory)
+	}
+	if !hasNote(r.Notes, "not merged: runs[].watched, runs[].server.time_wait_memory") {
+		t.Errorf("no note names the parts kept per shard: %q", r.Notes)
+	}
+	if !strings.Contains(string(r.Fleet.Shards[0].Run), `"watched"`) {
+		t.Errorf("shard 0's run lost its watched endpoints")
 	}
 }

@@ -64,7 +64,10 @@ type Run struct {
 	Closes loadgen.Closes `json:"closes"`
 	Client End            `json:"client"`
 	Server End            `json:"server"`
-	Ports  Ports          `json:"ports"`
+	// Watched are the endpoints --watch named, each sampled as a client
+	// end and a server end, by name in the order given; absent when none.
+	Watched WatchedEnds `json:"watched,omitempty"`
+	Ports   Ports       `json:"ports"`
 
 	// TimeWaitSeconds is the TIME_WAIT length as the kernel's timers showed
 	// it; null when no TIME_WAIT socket was seen.
@@ -87,6 +90,10 @@ type Run struct {
 	// Sampling says how often the socket states were read, and at what
 	// cost; absent when they were not.
 	Sampling *Sampling `json:"sampling,omitempty"`
+
+	// Watch is the command `twbench watch` watched, and how each figure
+	// was had without twbench's own client; absent for twbench's load.
+	Watch *Watch `json:"watch,omitempty"`
 
 	Expectations []Expectation `json:"expectations"`
 	Interrupted  bool          `json:"interrupted,omitempty"`
@@ -179,6 +186,49 @@ type End struct {
 	Gaps            []Gap    `json:"gaps,omitempty"`
 	MissingFrom     *float64 `json:"missing_from,omitempty"`
 	RequestsSampled *int64   `json:"requests_sampled,omitempty"`
+
+	// TimeWaitHolders are the addresses that held the end's TIME_WAIT
+	// sockets in the sample where they peaked; TimeWaitMemory is the
+	// kernel memory that peak held. Both are absent when the end held no
+	// TIME_WAIT, and the holders for an end read from an agent.
+	TimeWaitHolders *Holders        `json:"time_wait_holders,omitempty"`
+	TimeWaitMemory  *TimeWaitMemory `json:"time_wait_memory,omitempty"`
+}
+
+// Holders are the addresses that held an end's TIME_WAIT sockets in one
+// sample.
+type Holders struct {
+	// By is what the addresses are: "remote" on a server end (the
+	// clients), "local" on a client end (its source addresses).
+	By string `json:"by"`
+	// T is the sample's time, seconds from the load's start.
+	T float64 `json:"t"`
+	// Top are the addresses with the most TIME_WAIT sockets, most first,
+	// at most sockstat.TopHolders of them.
+	Top []Holder `json:"top"`
+	// Addresses is how many distinct addresses held some; past
+	// sockstat.MaxHolderAddrs, Untracked counts the sockets of the others.
+	Addresses int    `json:"addresses"`
+	Untracked uint32 `json:"untracked"`
+}
+
+// Holder is one address and its TIME_WAIT sockets.
+type Holder struct {
+	Address  string `json:"address"`
+	TimeWait uint32 `json:"time_wait"`
+}
+
+// TimeWaitMemory is the kernel memory an end's TIME_WAIT sockets held at
+// their peak: the count times the size of one in the tw_sock_TCP slab.
+type TimeWaitMemory struct {
+	PeakBytes   int64  `json:"peak_bytes"`
+	ObjectBytes int64  `json:"object_bytes"`
+	Slab        string `json:"slab"`
+	// SizeFrom is "slabinfo" when /proc/slabinfo was read, "assumed" when
+	// it could not be (Reason says why) and the kernel's usual size was
+	// taken.
+	SizeFrom string `json:"size_from"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // Point is one sample of an end: seconds from the load's start, and the

@@ -29,8 +29,19 @@ func tableRows(runs []Run) []row {
 		rows[0].cells = append(rows[0].cells, runs[i].Scenario.Name)
 	}
 	add("protocol, closer", func(r *Run) string {
+		if r.Watch != nil {
+			return "watched command"
+		}
 		return string(r.Scenario.Protocol) + ", " + string(r.Scenario.Closer)
 	})
+	if slices.ContainsFunc(runs, func(r Run) bool { return r.Watch != nil }) {
+		add("command", func(r *Run) string {
+			if r.Watch == nil {
+				return "-"
+			}
+			return CommandLine(r.Watch.Command, 200)
+		})
+	}
 	add("load", loadCell)
 	add("target", func(r *Run) string {
 		if r.BuiltinTarget {
@@ -45,19 +56,43 @@ func tableRows(runs []Run) []row {
 		}
 		return s
 	})
-	add("requests", func(r *Run) string { return commas(r.Requests) })
-	add("connections", func(r *Run) string { return commas(r.Connections) })
-	add("qps", func(r *Run) string { return commasFloat(r.QPS, 1) })
-	add("errors", errorsCell)
+	unknown := func(r *Run) bool { return r.Watch != nil && r.Watch.Tool == "" } // a watched command without a summary
+	add("requests", func(r *Run) string {
+		if unknown(r) {
+			return "- (not known)"
+		}
+		return commas(r.Requests)
+	})
+	add("connections", func(r *Run) string {
+		if r.Watch != nil && r.Watch.Connections.From == "active_opens" {
+			return commas(r.Connections) + " (namespace)"
+		}
+		return commas(r.Connections)
+	})
+	add("qps", func(r *Run) string {
+		if unknown(r) {
+			return "-"
+		}
+		return commasFloat(r.QPS, 1)
+	})
+	add("errors", func(r *Run) string {
+		if unknown(r) {
+			return "-"
+		}
+		return errorsCell(r)
+	})
 	add("latency p50 / p99", func(r *Run) string {
-		return ms(r.LatencyUS.P50) + " / " + ms(r.LatencyUS.P99) + " ms"
+		return latencyMS(r, "p50", r.LatencyUS.P50) + " / " + latencyMS(r, "p99", r.LatencyUS.P99) + " ms"
 	})
 	add("latency p99.9 / max", func(r *Run) string {
-		return ms(r.LatencyUS.P999) + " / " + ms(r.LatencyUS.Max) + " ms"
+		return latencyMS(r, "p999", r.LatencyUS.P999) + " / " + latencyMS(r, "max", r.LatencyUS.Max) + " ms"
 	})
 	add("late sends / lag p99", func(r *Run) string {
 		sc := r.Schedule
-		if sc == nil {
+		switch {
+		case r.Watch != nil:
+			return "-"
+		case sc == nil:
 			return "closed loop"
 		}
 		cell := commas(sc.Late) + " / " + ms(sc.LagUS.P99) + " ms"
@@ -74,27 +109,8 @@ func tableRows(runs []Run) []row {
 			}
 			return &r.Server
 		}
-		add(end+" TIME_WAIT peak/final", func(r *Run) string {
-			e := pick(r)
-			if !e.Sampled {
-				return "not sampled"
-			}
-			cell := commas(int64(e.Peak["TIME_WAIT"])) + " / " + commas(int64(e.Final["TIME_WAIT"]))
-			if n := e.Baseline["TIME_WAIT"]; n > 0 {
-				cell += " (" + commas(int64(n)) + " before)"
-			}
-			return cell
-		})
-		add(end+" new TIME_WAIT/req", func(r *Run) string {
-			e := pick(r)
-			if !e.Sampled {
-				return "-"
-			}
-			if e.TimeWaitPerRequest == nil {
-				return "- (" + commas(e.NewTimeWait) + ")"
-			}
-			return strconv.FormatFloat(*e.TimeWaitPerRequest, 'f', 2, 64) + " (" + commas(e.NewTimeWait) + ")"
-		})
+		add(end+" TIME_WAIT peak/final", func(r *Run) string { return timeWaitCell(pick(r)) })
+		add(end+" new TIME_WAIT/req", func(r *Run) string { return newTimeWaitCell(pick(r)) })
 		add(end+" other states, peak", func(r *Run) string {
 			e := pick(r)
 			if !e.Sampled {
@@ -102,6 +118,22 @@ func tableRows(runs []Run) []row {
 			}
 			return otherStates(e.Peak)
 		})
+	}
+	for _, name := range watchedNames(runs) {
+		for _, end := range []string{"client", "server"} {
+			pick := func(r *Run) *End {
+				w, ok := r.Watched.Lookup(name)
+				switch {
+				case !ok:
+					return nil
+				case end == "client":
+					return &w.Client
+				}
+				return &w.Server
+			}
+			add(name+" "+end+" TIME_WAIT peak/final", func(r *Run) string { return timeWaitCell(pick(r)) })
+			add(name+" "+end+" new TIME_WAIT/req", func(r *Run) string { return newTimeWaitCell(pick(r)) })
+		}
 	}
 	if slices.ContainsFunc(runs, func(r Run) bool { return r.Server.Source == SourceAgent }) {
 		add("server end from", agentCell)
@@ -134,10 +166,66 @@ func tableRows(runs []Run) []row {
 	return rows
 }
 
+// timeWaitCell is an end's TIME_WAIT at its peak and at the end; e is
+// nil for an endpoint the run did not watch.
+func timeWaitCell(e *End) string {
+	switch {
+	case e == nil:
+		return "-"
+	case !e.Sampled:
+		return "not sampled"
+	}
+	cell := commas(int64(e.Peak["TIME_WAIT"])) + " / " + commas(int64(e.Final["TIME_WAIT"]))
+	if n := e.Baseline["TIME_WAIT"]; n > 0 {
+		cell += " (" + commas(int64(n)) + " before)"
+	}
+	return cell
+}
+
+// newTimeWaitCell is an end's new TIME_WAIT per request, and their count.
+func newTimeWaitCell(e *End) string {
+	switch {
+	case e == nil || !e.Sampled:
+		return "-"
+	case e.TimeWaitPerRequest == nil:
+		return "- (" + commas(e.NewTimeWait) + ")"
+	}
+	return strconv.FormatFloat(*e.TimeWaitPerRequest, 'f', 2, 64) + " (" + commas(e.NewTimeWait) + ")"
+}
+
+// watchedNames lists the watched endpoints of runs, each once, in the
+// order they first appear.
+func watchedNames(runs []Run) []string {
+	var names []string
+	for i := range runs {
+		for _, w := range runs[i].Watched {
+			if !slices.Contains(names, w.Name) {
+				names = append(names, w.Name)
+			}
+		}
+	}
+	return names
+}
+
+// latencyMS is a latency percentile in ms, or "-" for one a watched
+// command's summary did not give.
+func latencyMS(r *Run, key string, us int64) string {
+	if r.Watch != nil && !slices.Contains(r.Watch.LatencyGiven, key) {
+		return "-"
+	}
+	return ms(us)
+}
+
 // loadCell is the table's short form of scenario.Scenario.Load: the
 // duration and request count have rows of their own.
 func loadCell(r *Run) string {
 	s := r.Scenario
+	if r.Watch != nil {
+		if s.Concurrency > 0 {
+			return "its own, " + strconv.Itoa(s.Concurrency) + " conns"
+		}
+		return "its own"
+	}
 	if s.Rate > 0 {
 		// A shard's share of a rate can be a third of it: 6 digits.
 		rate, _ := strconv.ParseFloat(strconv.FormatFloat(s.Rate, 'g', 6, 64), 64)

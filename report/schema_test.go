@@ -12,6 +12,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/twbench/twbench/report"
+	"github.com/twbench/twbench/sockstat"
 )
 
 const schemaFile = "../docs/report.schema.json"
@@ -112,7 +113,17 @@ func variants(t *testing.T) map[string]*report.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]*report.Report{"full": full, "sparse": sparse, "no runs": empty, "shard": shards[0].Report, "merged": merged}
+
+	// A watched command's run, with --watch endpoints, holders and memory;
+	// and one whose command a signal ended, its summary unknown.
+	watched := report.Build(watchInput(t))
+	in := watchInput(t)
+	in.Watch.Stdout = report.Output{}
+	in.Watch.ExitCode, in.Watch.Signal = -1, "interrupt"
+	in.TimeWaitObject = sockstat.TimeWaitObject{Slab: "tw_sock_TCP", Bytes: 256, From: sockstat.SizeAssumed, Reason: "open /proc/slabinfo: permission denied"}
+	killed := report.Build(in)
+	watch := &report.Report{Schema: report.Schema, Host: full.Host, Runs: []report.Run{watched, killed}}
+	return map[string]*report.Report{"full": full, "sparse": sparse, "no runs": empty, "shard": shards[0].Report, "merged": merged, "watch": watch}
 }
 
 func TestJSONMatchesSchema(t *testing.T) {

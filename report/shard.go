@@ -81,8 +81,9 @@ type RunFleet struct {
 	// namespace, one target; or one agent) count once.
 	ClientEnds []EndGroup `json:"client_ends"`
 	ServerEnds []EndGroup `json:"server_ends"`
-	// Unmerged names the keys of the shards' runs this version of twbench
-	// does not know: each shard's value is in its run below.
+	// Unmerged names the keys of the shards' runs that are not merged:
+	// those this version of twbench does not know, and those it keeps per
+	// shard (keptPerShard); each shard's value is in its run below.
 	Unmerged []string `json:"unmerged,omitempty"`
 	// Shards holds each shard's run as it wrote it.
 	Shards []ShardRun `json:"shards"`

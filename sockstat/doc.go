@@ -6,7 +6,8 @@
 // port filter evaluated in the kernel, read into a reused buffer without an
 // allocation per socket. The kernel's own TIME_WAIT timers give the measured
 // TIME_WAIT length and tell which TIME_WAIT sockets are new since the
-// previous sample. The package also reads the host's TCP settings and the
+// previous sample, and a bounded table counts each end's TIME_WAIT sockets
+// by address (Sampler.Holders). The package also reads the host's TCP settings and the
 // namespace's TcpExt counters, and says whether an address is this host's
 // (IsLocalAddr).
 //

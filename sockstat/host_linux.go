@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/procfs"
@@ -36,11 +38,18 @@ func ReadHost() (Host, error) {
 }
 
 // ReadCounters reads the TCP counters that tell what happened to closing
-// and closed connections.
+// and closed connections, in the network namespace of the calling thread:
+// /proc/self/net is the main thread's, so a goroutine locked to a thread
+// in another namespace (netns.Namespace.Do) reads that one's through the
+// thread's own /proc entry.
 func ReadCounters() (Counters, error) {
-	p, err := procfs.Self()
+	tasks, err := procfs.NewFS("/proc/" + strconv.Itoa(os.Getpid()) + "/task")
 	if err != nil {
-		return nil, fmt.Errorf("sockstat: open /proc/self: %w", err)
+		return nil, fmt.Errorf("sockstat: open /proc: %w", err)
+	}
+	p, err := tasks.Proc(unix.Gettid())
+	if err != nil {
+		return nil, fmt.Errorf("sockstat: open this thread's /proc entry: %w", err)
 	}
 	ns, err := p.Netstat()
 	if err != nil {

@@ -5,10 +5,13 @@ package sockstat
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/twbench/twbench/internal/netns"
 )
 
 func TestReadHost(t *testing.T) {
@@ -79,5 +82,44 @@ func TestReadCounters(t *testing.T) {
 		if d[name] < 1 {
 			t.Errorf("ReadCounters() after a connection: %s went from %d to %d; want at least 1 more", name, before[name], after[name])
 		}
+	}
+}
+
+// TestReadCountersInNamespace: ReadCounters reads the counters of the
+// calling thread's network namespace. In a new namespace, one connection
+// over its loopback is one ActiveOpens and one PassiveOpens, whatever the
+// host does meanwhile. Needs root.
+func TestReadCountersInNamespace(t *testing.T) {
+	ns, err := netns.New()
+	if err != nil {
+		t.Skipf("no network namespace of its own (needs root): %v", err)
+	}
+	defer ns.Close()
+	var before, after Counters
+	err = ns.Do(func() error {
+		if before, err = ReadCounters(); err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return err
+		}
+		c.Close()
+		after, err = ReadCounters()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after.Sub(before); d["ActiveOpens"] != 1 || d["PassiveOpens"] != 1 {
+		t.Errorf("in the namespace: ActiveOpens +%d, PassiveOpens +%d; want +1 each", d["ActiveOpens"], d["PassiveOpens"])
+	}
+	if before["ActiveOpens"] > 10 {
+		t.Errorf("a new namespace's ActiveOpens = %d; want its own, about 0, not the host's", before["ActiveOpens"])
 	}
 }

@@ -170,6 +170,9 @@ type tally struct {
 	serverNewTW int
 	maxTWLeftMs uint32
 	tw          *timeWaitTracker
+	// clientHolders and serverHolders, if set, count each end's TIME_WAIT
+	// sockets by address: local on the client end, remote on the server's.
+	clientHolders, serverHolders *addrTable
 }
 
 // parse reads the netlink messages in b, one read's worth of the answer to
@@ -257,6 +260,15 @@ func (t *tally) add(m []byte) {
 	}
 	if state != TimeWait {
 		return
+	}
+	if server && t.serverHolders != nil {
+		if a, ok := addrAt(m, m[0], 24); ok { // idiag_dst
+			t.serverHolders.add(&a)
+		}
+	} else if !server && t.clientHolders != nil {
+		if a, ok := addrAt(m, m[0], 8); ok { // idiag_src
+			t.clientHolders.add(&a)
+		}
 	}
 	left := binary.NativeEndian.Uint32(m[52:]) // idiag_expires: ms left on the TIME_WAIT timer
 	t.maxTWLeftMs = max(t.maxTWLeftMs, left)

@@ -1111,8 +1111,11 @@ func timeWaitDump(n int, seq uint32) (reads [][]byte, cookies []cookieAt) {
 		cur = append(cur, m...)
 	}
 	for i := range n {
+		// The local addresses are spread over twice as many as the
+		// holders' table takes: the worst case for counting them.
+		src := netip.AddrFrom4([4]byte{127, 1, byte(i % (2 * MaxHolderAddrs) / 256), byte(i % 256)})
 		s := sock{state: TimeWait, timer: 3, sport: uint16(10000 + i%50000), dport: testPort,
-			cookie: uint64(i + 1), expires: uint32(60000 * (i + 1) / n)}
+			cookie: uint64(i + 1), expires: uint32(60000 * (i + 1) / n), src: src}
 		add(nlmsg(tcpdiagGetsock, seq, append(diagMsg(s), mark...)))
 		cookies = append(cookies, cookieAt{len(reads), len(cur) - 96 + nlmsgHdrLen + 44})
 	}
@@ -1126,8 +1129,10 @@ type cookieAt struct{ read, off int }
 
 // parsePass parses one sample's dump as Sampler.sample does, at time at
 // (ms on the tracker's clock).
-func parsePass(tb testing.TB, reads [][]byte, tw *timeWaitTracker, at int64) tally {
-	t := tally{port: testPort, at: at, tw: tw}
+func parsePass(tb testing.TB, reads [][]byte, tw *timeWaitTracker, holders [2]*addrTable, at int64) tally {
+	holders[0].reset()
+	holders[1].reset()
+	t := tally{port: testPort, at: at, tw: tw, clientHolders: holders[0], serverHolders: holders[1]}
 	for i, r := range reads {
 		done, err := t.parse(r, testSeq)
 		if err != nil || done != (i == len(reads)-1) {
@@ -1147,6 +1152,7 @@ func parsePass(tb testing.TB, reads [][]byte, tw *timeWaitTracker, at int64) tal
 func steadyPasses(tb testing.TB, n int) func() tally {
 	reads, cookies := timeWaitDump(n, testSeq)
 	tw := newTimeWaitTracker(100) // the Linux sampler's timeWaitBandMs
+	holders := [2]*addrTable{newAddrTable(), newAddrTable()}
 	var at int64
 	pass := uint64(0)
 	next := func() tally {
@@ -1156,7 +1162,7 @@ func steadyPasses(tb testing.TB, n int) func() tally {
 				binary.NativeEndian.PutUint64(reads[c.read][c.off:], pass*uint64(n)+uint64(i)+1)
 			}
 		}
-		t := parsePass(tb, reads, tw, at)
+		t := parsePass(tb, reads, tw, holders, at)
 		at += 100
 		pass++
 		return t

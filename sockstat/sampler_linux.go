@@ -32,6 +32,9 @@ type Sampler struct {
 	tw      *timeWaitTracker
 	sources [][16]byte
 	closed  bool
+	// holders count the last sample's TIME_WAIT sockets by address, for
+	// the client end and the server end.
+	holders [2]*addrTable
 }
 
 // SplitBySource makes each sample count the client end's sockets by local
@@ -57,14 +60,22 @@ func NewSampler(target netip.AddrPort) (*Sampler, error) {
 		return nil, err
 	}
 	return &Sampler{
-		port:   target.Port(),
-		filter: filterBytecode(target),
-		fd:     fd,
-		req:    make([]byte, 0, 128),
-		buf:    make([]byte, readBufLen),
-		clock:  time.Now(),
-		tw:     newTimeWaitTracker(timeWaitBandMs),
+		port:    target.Port(),
+		filter:  filterBytecode(target),
+		fd:      fd,
+		req:     make([]byte, 0, 128),
+		buf:     make([]byte, readBufLen),
+		clock:   time.Now(),
+		tw:      newTimeWaitTracker(timeWaitBandMs),
+		holders: [2]*addrTable{newAddrTable(), newAddrTable()},
 	}, nil
+}
+
+// Holders returns the addresses that held each end's TIME_WAIT sockets in
+// the last sample Sample took; they are zero before the first, and after
+// a sample that failed.
+func (s *Sampler) Holders() (client, server TimeWaitHolders) {
+	return s.holders[0].holders(), s.holders[1].holders()
 }
 
 // openDiag opens the NETLINK_SOCK_DIAG socket without CAP_NET_ADMIN. For
@@ -156,6 +167,8 @@ func (s *Sampler) Sample() (Sample, error) {
 		// The kernel goes on with a dump that was not read to its end and
 		// answers the next request with EBUSY: start afresh.
 		s.tw.discard()
+		s.holders[0].reset()
+		s.holders[1].reset()
 		unix.Close(s.fd)
 		s.fd = -1
 	}
@@ -195,7 +208,10 @@ func (s *Sampler) sample() (Sample, error) {
 }
 
 func (s *Sampler) newTally(at int64) tally {
-	t := tally{port: s.port, at: at, tw: s.tw, sources: s.sources}
+	s.holders[0].reset()
+	s.holders[1].reset()
+	t := tally{port: s.port, at: at, tw: s.tw, sources: s.sources,
+		clientHolders: s.holders[0], serverHolders: s.holders[1]}
 	if len(s.sources) > 0 {
 		t.bySource = make([]Counts, len(s.sources))
 	}

@@ -713,3 +713,51 @@ func BenchmarkSampleCrowded(b *testing.B) {
 		})
 	}
 }
+
+// TestSampleHolders: the sampler names the addresses that hold each end's
+// TIME_WAIT sockets: the server end's by the clients' address, the client
+// end's by its own. Connections from 127.0.0.2 and 127.0.0.1 to a dual-stack
+// listener, closed by the server first, then by the client.
+func TestSampleHolders(t *testing.T) {
+	ln, port := listen(t, "tcp", ":0") // dual stack: server sockets are AF_INET6
+	s := newSampler(t, port)
+	addr := "127.0.0.1:" + strconv.Itoa(int(port))
+	dial := func(from string) conn {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 2 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial %s from %s: %v", addr, from, err)
+		}
+		sc, err := ln.AcceptTCP()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return conn{c.(*net.TCPConn), sc}
+	}
+	for range 3 {
+		dial("127.0.0.2").closeServerFirst(t)
+	}
+	dial("127.0.0.1").closeServerFirst(t)
+	for range 2 {
+		dial("127.0.0.3").closeClientFirst(t)
+	}
+	settle(t, s, "5 TIME_WAIT sockets", func(smp Sample) bool {
+		return smp.Server[TimeWait] >= 4 && smp.Client[TimeWait] >= 2
+	})
+	client, server := s.Holders()
+	// Earlier runs may have left TIME_WAIT sockets with this port number.
+	if c := server.Top[0]; c.Addr != netip.MustParseAddr("127.0.0.2") || c.Count < 3 {
+		t.Errorf("server end's top holder = %s × %d; want 127.0.0.2 × 3", c.Addr, c.Count)
+	}
+	if c := client.Top[0]; c.Addr != netip.MustParseAddr("127.0.0.3") || c.Count < 2 {
+		t.Errorf("client end's top holder = %s × %d; want 127.0.0.3 × 2", c.Addr, c.Count)
+	}
+	found := false
+	for _, c := range server.Top {
+		found = found || c.Addr == netip.MustParseAddr("127.0.0.1")
+	}
+	if !found {
+		t.Errorf("server holders %+v: want 127.0.0.1 among them", server.Top)
+	}
+}

@@ -30,3 +30,6 @@ func (s *Sampler) Notes() []string { return nil }
 
 // SplitBySource does nothing on this system.
 func (s *Sampler) SplitBySource(addrs []netip.Addr) {}
+
+// Holders returns nothing on this system.
+func (s *Sampler) Holders() (client, server TimeWaitHolders) { return }

@@ -14,6 +14,10 @@ type Instance interface {
 	Policy() Policy
 	// PeerErrors are the connection errors it has seen, by class.
 	PeerErrors() PeerErrors
+	// Accepted counts the connections it has accepted; Closes those it
+	// closed, by who closed first.
+	Accepted() int64
+	Closes() Closes
 	// Close stops it and waits for its connections.
 	Close() error
 }

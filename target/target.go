@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,8 @@ type Server struct {
 	closeErr  error
 	errors    atomic.Int64
 	peer      peerErrors
+	accepted  atomic.Int64
+	closes    closeCounter
 }
 
 // Start starts a server with policy p on 127.0.0.1 on a port of the
@@ -80,7 +83,7 @@ func StartOn(addr string, p Policy, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("target: listen on %s: %w", addr, err)
 	}
 	s := &Server{policy: p, perConn: 1, served: make(chan error, 1), conns: make(map[net.Conn]struct{})}
-	s.ln = resetListener{Listener: ln, peer: &s.peer, reset: p == Reset}
+	s.ln = resetListener{Listener: ln, peer: &s.peer, reset: p == Reset, accepted: &s.accepted, closes: &s.closes}
 	for _, o := range opts {
 		o(s)
 	}
@@ -109,8 +112,10 @@ func (s *Server) Addr() *net.TCPAddr {
 // (PolicyHeader).
 type resetListener struct {
 	net.Listener
-	peer  *peerErrors
-	reset bool
+	peer     *peerErrors
+	reset    bool
+	accepted *atomic.Int64
+	closes   *closeCounter
 }
 
 func (l resetListener) Accept() (net.Conn, error) {
@@ -118,11 +123,12 @@ func (l resetListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.accepted.Add(1)
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return c, nil
 	}
-	rc := &resetConn{TCPConn: tc, peer: l.peer}
+	rc := &resetConn{TCPConn: tc, peer: l.peer, closes: l.closes}
 	rc.reset.Store(l.reset)
 	return rc, nil
 }
@@ -135,12 +141,24 @@ type resetConn struct {
 	*net.TCPConn
 	reset atomic.Bool
 	peer  *peerErrors // counts the resets reads see; nil: not counted
+	// closes, if set, counts who closed first; sawEOF and sawReset are
+	// what reads saw of the client's close.
+	closes           *closeCounter
+	sawEOF, sawReset atomic.Bool
+	counted          atomic.Bool
 }
 
 func (c *resetConn) Read(b []byte) (int, error) {
 	n, err := c.TCPConn.Read(b)
-	if err != nil && c.peer != nil && errors.Is(err, syscall.ECONNRESET) {
-		c.peer.count(err)
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		c.sawEOF.Store(true)
+	case errors.Is(err, syscall.ECONNRESET):
+		c.sawReset.Store(true)
+		if c.peer != nil {
+			c.peer.count(err)
+		}
 	}
 	return n, err
 }
@@ -149,6 +167,9 @@ func (c *resetConn) Read(b []byte) (int, error) {
 const drainWait = 200 * time.Millisecond
 
 func (c *resetConn) Close() error {
+	if c.closes != nil && c.counted.CompareAndSwap(false, true) {
+		c.closes.count(c.TCPConn, c.reset.Load(), c.sawReset.Load(), c.sawEOF.Load())
+	}
 	if c.reset.Load() {
 		waitSent(c.TCPConn, drainWait)
 		_ = c.SetLinger(0)
@@ -170,6 +191,12 @@ func (s *Server) Errors() int64 { return s.errors.Load() }
 
 // PeerErrors returns the connection errors the server has seen, by class.
 func (s *Server) PeerErrors() PeerErrors { return s.peer.load() }
+
+// Accepted counts the connections the server has accepted.
+func (s *Server) Accepted() int64 { return s.accepted.Load() }
+
+// Closes counts the server's closed connections by who closed first.
+func (s *Server) Closes() Closes { return s.closes.load() }
 
 // PolicyHeader is the request header that overrides the server's close
 // policy for the connection the request came on: "X-Twbench-Close: rst".

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -32,6 +33,8 @@ type TCPServer struct {
 	ln       net.Listener
 	response []byte
 	peer     peerErrors
+	accepted atomic.Int64
+	closes   closeCounter
 
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -78,6 +81,12 @@ func (s *TCPServer) Policy() Policy { return s.cfg.Policy }
 // PeerErrors returns the connection errors the server has seen, by class.
 func (s *TCPServer) PeerErrors() PeerErrors { return s.peer.load() }
 
+// Accepted counts the connections the server has accepted.
+func (s *TCPServer) Accepted() int64 { return s.accepted.Load() }
+
+// Closes counts the server's closed connections by who closed first.
+func (s *TCPServer) Closes() Closes { return s.closes.load() }
+
 func (s *TCPServer) accept() {
 	for {
 		c, err := s.ln.Accept()
@@ -91,6 +100,7 @@ func (s *TCPServer) accept() {
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
+		s.accepted.Add(1)
 		tc := c.(*net.TCPConn)
 		if !s.track(tc) {
 			tc.Close()
@@ -133,9 +143,11 @@ func (s *TCPServer) serve(c *net.TCPConn) {
 			want = 1 // connect-only under KeepAlive: wait for the client's close
 		}
 		if err := readFull(c, buf[:], want); err != nil {
-			if !errors.Is(err, io.EOF) { // EOF before a request: the client closed
+			eof := errors.Is(err, io.EOF) // EOF before a request: the client closed
+			if !eof {
 				s.peer.count(err)
 			}
+			s.closes.count(c, false, errors.Is(err, syscall.ECONNRESET), eof)
 			c.Close()
 			return
 		}
@@ -153,7 +165,7 @@ func (s *TCPServer) serve(c *net.TCPConn) {
 
 // hangUp closes c from the server's end: FIN under Close, RST under Reset.
 func (s *TCPServer) hangUp(c *net.TCPConn) {
-	rc := &resetConn{TCPConn: c}
+	rc := &resetConn{TCPConn: c, closes: &s.closes}
 	rc.reset.Store(s.cfg.Policy == Reset)
 	rc.Close()
 }

@@ -63,6 +63,8 @@ TIME_WAIT on the client and on the server, and ephemeral ports per request.
 
 Usage:
   twbench run [SCENARIO...] [flags]   run scenarios (default: the built-in suite)
+  twbench watch [flags] -- CMD [ARG...]
+                                      run any load tool (ab, wrk, hey...) and sample both ends
   twbench list [-f FILE]              list the scenarios in the catalogue
   twbench serve [--listen URL]...     the built-in target as a server, with its agent
   twbench agent [--listen ADDR]       serve this host's socket states to runs and Prometheus
@@ -72,7 +74,7 @@ Usage:
   twbench version                     print the version
   twbench help [COMMAND]              show help
 
-Run 'twbench run --help' for the run flags.
+Run 'twbench run --help' for the run flags, 'twbench watch --help' for watch's.
 `
 
 // run is the whole command, with main's process-wide effects (signals,
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "run":
 		return runCmd(ctx, rest, stdout, stderr)
+	case "watch":
+		return watchCmd(ctx, rest, stdout, stderr)
 	case "list":
 		return listCmd(rest, stdout, stderr)
 	case "agent":

@@ -6,6 +6,7 @@
 // Usage:
 //
 //	twbench run [SCENARIO...] [flags]
+//	twbench watch [flags] -- COMMAND [ARG...]
 //	twbench list [-f FILE]
 //	twbench serve [--listen URL]... [--agent ADDR|off]
 //	twbench agent [--listen ADDR] [--token TOKEN]

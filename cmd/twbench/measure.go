@@ -28,6 +28,10 @@ type measureOptions struct {
 	startAt time.Time
 	offset  time.Duration
 	shard   *report.RunShard
+	// watch are the --watch endpoints.
+	watch []harness.Endpoint
+	// twObject is the size of a TIME_WAIT socket in the kernel.
+	twObject sockstat.TimeWaitObject
 }
 
 // samplingOff is why an end was not sampled when sampling was turned off.
@@ -37,14 +41,16 @@ const samplingOff = "turned off with --no-sampling"
 // is doing.
 func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (report.Run, error) {
 	hopts := harness.Options{
-		Host:     opts.host,
-		Notes:    opts.notes,
-		Files:    opts.files,
-		Agent:    opts.agent,
-		Observer: status{w: opts.status, bar: opts.progress},
-		StartAt:  opts.startAt,
-		Offset:   opts.offset,
-		Shard:    opts.shard,
+		Host:           opts.host,
+		Notes:          opts.notes,
+		Files:          opts.files,
+		Agent:          opts.agent,
+		Observer:       status{w: opts.status, bar: opts.progress},
+		StartAt:        opts.startAt,
+		Offset:         opts.offset,
+		Shard:          opts.shard,
+		Watch:          opts.watch,
+		TimeWaitObject: opts.twObject,
 	}
 	if opts.noSampling {
 		hopts.SamplingOff = samplingOff

@@ -71,6 +71,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
 	noSampling := fs.Bool("no-sampling", false, "no socket-state sampling: the load alone, to measure what sampling costs it")
+	watches := fs.StringArray("watch", nil, watchHelp)
 	serverAgent := fs.String("server-agent", "", "read the server end from the twbench agent at this URL (http://host:9911); its token from $TWBENCH_TOKEN")
 	expects := fs.StringArray("expect", nil, "an expectation over every scenario's report, such as 'server.time_wait_per_request > 0.9' (repeatable)")
 	fleet := addFleetFlags(fs)
@@ -87,7 +88,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usagef("run: --all runs every scenario; name scenarios or give --all, not both")
 	}
 	if *noSampling {
-		for _, f := range []string{"server-agent", "sample-interval"} {
+		for _, f := range []string{"server-agent", "sample-interval", "watch"} {
 			if fs.Changed(f) {
 				return usagef("run: --no-sampling turns sampling off; give --%s or --no-sampling, not both", f)
 			}
@@ -103,6 +104,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	agent, err := agentClient(*serverAgent)
+	if err != nil {
+		return err
+	}
+	watched, err := parseWatched(*watches)
 	if err != nil {
 		return err
 	}
@@ -122,7 +127,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}, Shard: plan.info()}
 	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host, agent: agent,
-		noSampling: *noSampling}
+		noSampling: *noSampling, watch: watched, twObject: sockstat.ReadTimeWaitObject()}
 	if hostErr != nil {
 		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
 	}

@@ -3,20 +3,46 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/twbench/twbench/harness"
+	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
 )
 
 // status tells stderr what a run is doing: a line as each scenario starts,
-// and a progress bar while its load runs when stderr is a terminal.
+// and a progress bar while its load runs when stderr is a terminal, with
+// each end's TIME_WAIT as it is sampled; for a watched command, a live
+// line under its output.
 type status struct {
 	w   io.Writer
 	bar bool
+	// line is the live line a watched command's output passes through;
+	// nil for run.
+	line *liveLine
+}
+
+// Watching says what runs, and keeps a live line under the command's
+// output if s says so.
+func (s status) Watching(command []string, target string, live harness.Live) (stop func()) {
+	against := ""
+	if target != "" {
+		against = " against " + target
+	}
+	// The command's output is under way: the line goes in turn with it.
+	w := s.w
+	if s.line != nil {
+		w = s.line
+	}
+	fmt.Fprintf(w, "twbench watch: %s%s\n", report.CommandLine(command, 1000), against)
+	if !s.bar || s.line == nil {
+		return func() {}
+	}
+	return s.line.watching(filepath.Base(command[0]), live)
 }
 
 func (s status) Starting(sc scenario.Scenario, target string) {
@@ -26,7 +52,7 @@ func (s status) Starting(sc scenario.Scenario, target string) {
 
 // Loading draws a progress bar while the load runs, if s says so, and
 // returns the function that removes it.
-func (s status) Loading(sc scenario.Scenario, p harness.Progress) (stop func()) {
+func (s status) Loading(sc scenario.Scenario, p harness.Progress, live harness.Live) (stop func()) {
 	if !s.bar {
 		return func() {}
 	}
@@ -58,7 +84,11 @@ func (s status) Loading(sc scenario.Scenario, p harness.Progress) (stop func()) 
 			}
 			n := p.Completed()
 			elapsed := time.Since(start)
-			bar.Describe(fmt.Sprintf("%s %d req, %.0f/s, %d errors", sc.Name, n, float64(n)/elapsed.Seconds(), p.Failed()))
+			desc := fmt.Sprintf("%s %d req, %.0f/s, %d errors", sc.Name, n, float64(n)/elapsed.Seconds(), p.Failed())
+			if tw := timeWaitText(live); tw != "" {
+				desc += " · " + tw
+			}
+			bar.Describe(desc)
 			if byRequests {
 				_ = bar.Set64(n)
 			} else {

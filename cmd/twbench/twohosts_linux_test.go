@@ -120,9 +120,11 @@ func TestTwoHosts(t *testing.T) {
 	}
 	// Each client port comes back about every 0.7 s, and its SYN takes
 	// over the server's TIME_WAIT on the same 4-tuple: some are gone before
-	// the next sample, which the host's other sockets can slow to a few
-	// tenths of a second.
-	if r.Server.Source != report.SourceAgent || r.Server.NewTimeWait < 360 || r.Client.NewTimeWait != 0 {
+	// the next sample, which the host's other sockets slow (the kernel's
+	// table is the host's, namespaces or not): 490 to 557 were seen on a
+	// quiet host, 312 while other tests filled it. The exact count is the
+	// kernel's TW counter, below.
+	if r.Server.Source != report.SourceAgent || r.Server.NewTimeWait < 200 || r.Client.NewTimeWait != 0 {
 		t.Errorf("server closes: server (%s) new TIME_WAIT %d, client %d; want most of the 600 on the server from its agent, 0 on the client",
 			r.Server.Source, r.Server.NewTimeWait, r.Client.NewTimeWait)
 	}

@@ -20,6 +20,13 @@ import (
 // ("0": no keep-alive) and returns its URL.
 func startNginx(t *testing.T, keepaliveTimeout string) string {
 	t.Helper()
+	return startNginxWith(t, keepaliveTimeout, "", `location / { return 200 "ok\n"; }`)
+}
+
+// startNginxWith starts nginx with keepaliveTimeout, http-level
+// directives and the locations of its one server, and returns its URL.
+func startNginxWith(t *testing.T, keepaliveTimeout, httpExtra, locations string) string {
+	t.Helper()
 	bin := lookTool(t, "nginx", "nginx")
 	dir := t.TempDir()
 	port := freePort(t)
@@ -38,12 +45,13 @@ http {
   uwsgi_temp_path %[1]s/uwsgi;
   scgi_temp_path %[1]s/scgi;
   keepalive_timeout %[2]s;
+  %[4]s
   server {
     listen 127.0.0.1:%[3]d;
-    location / { return 200 "ok\n"; }
+    %[5]s
   }
 }
-`, dir, keepaliveTimeout, port)
+`, dir, keepaliveTimeout, port, httpExtra, locations)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
