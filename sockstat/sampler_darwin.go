@@ -54,6 +54,10 @@ func (s *Sampler) Close() error {
 	return nil
 }
 
+// Holders returns nothing on macOS: the sampler does not count TIME_WAIT
+// sockets by address there yet, and a report then names no holders.
+func (s *Sampler) Holders() (client, server TimeWaitHolders) { return }
+
 // Notes say what the report should know about how the sampler sampled:
 // that it fell back to netstat, and why.
 func (s *Sampler) Notes() []string { return s.notes }
