@@ -35,6 +35,8 @@ type Options struct {
 	Tail time.Duration
 	// Observer, if set, is told what the run is doing.
 	Observer Observer
+	// Client drives the load's connections; the default is loadgen's.
+	Client loadgen.Client
 }
 
 // Progress is the load's progress while it runs.
@@ -167,6 +169,7 @@ func startBuiltin(sc scenario.Scenario) (target.Instance, error) {
 // newLoad sets up the load against the target; nothing is sent yet.
 func (r *run) newLoad() error {
 	r.cfg = r.sc.Config(r.in.Target)
+	r.cfg.Client = r.opts.Client
 	gen, err := loadgen.New(r.cfg)
 	if err != nil {
 		return err

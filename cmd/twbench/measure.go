@@ -6,6 +6,7 @@ import (
 
 	"github.com/twbench/twbench/agent"
 	"github.com/twbench/twbench/harness"
+	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
 	"github.com/twbench/twbench/sockstat"
@@ -22,6 +23,8 @@ type measureOptions struct {
 	agent *agent.Client
 	// noSampling turns socket-state sampling off (--no-sampling).
 	noSampling bool
+	// client drives the connections (--client).
+	client loadgen.Client
 }
 
 // samplingOff is why an end was not sampled when sampling was turned off.
@@ -36,6 +39,7 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 		Files:    opts.files,
 		Agent:    opts.agent,
 		Observer: status{w: opts.status, bar: opts.progress},
+		Client:   opts.client,
 	}
 	if opts.noSampling {
 		hopts.SamplingOff = samplingOff

@@ -67,6 +67,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
 	noSampling := fs.Bool("no-sampling", false, "no socket-state sampling: the load alone, to measure what sampling costs it")
+	client := fs.String("client", "", "what drives the connections: eventloop (epoll, Linux's default) or goroutine (Go's net package)")
 	serverAgent := fs.String("server-agent", "", "read the server end from the twbench agent at this URL (http://host:9911); its token from $TWBENCH_TOKEN")
 	expects := fs.StringArray("expect", nil, "an expectation over every scenario's report, such as 'server.time_wait_per_request > 0.9' (repeatable)")
 	if err := parseFlags(fs, args, stdout, runSynopsis); err != nil {
@@ -76,6 +77,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	outFormat, err := resolveFormat(*format, *output)
 	if err != nil {
 		return err
+	}
+	loadClient, err := loadgen.ParseClient(*client)
+	if err != nil {
+		return usagef("--client %w", err)
 	}
 	if *all && fs.NArg() > 0 {
 		return usagef("run: --all runs every scenario; name scenarios or give --all, not both")
@@ -112,7 +117,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}}
 	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host, agent: agent,
-		noSampling: *noSampling}
+		noSampling: *noSampling, client: loadClient}
 	if hostErr != nil {
 		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
 	}
