@@ -39,11 +39,14 @@
 // again from its first byte when more comes, which comes to the same
 // outcome, as the parse is a function of the bytes. One longer than the
 // 4 KiB buffer is read by the same reader running as a coroutine
-// (iter.Pull) that reads the socket itself. In closed loop a loop waits
-// for events parked in Go's netpoller, its epoll descriptor being itself
-// pollable; in open loop, on a thread of its own, in epoll_pwait2, whose
-// timeout is in nanoseconds, and it makes the sends of the schedule that
-// fall to its connections (send k goes to connection k mod Concurrency).
+// (iter.Pull) that reads the socket itself. A loop waits parked in Go's
+// netpoller, its epoll descriptor being itself pollable, so that it
+// shares the processors with the process's other goroutines (a built-in
+// target's, the sampler's) as Go's scheduler has them; its times (the
+// next send, a deadline) are a timerfd in its epoll set, whose expiry is
+// in nanoseconds where the netpoller's sleep is in milliseconds. In open
+// loop a loop makes the sends of the schedule that fall to its
+// connections (send k goes to connection k mod Concurrency).
 //
 // The event loop is written on golang.org/x/sys/unix, not on gnet or nbio,
 // which the design allowed: neither takes a socket dialled by its caller

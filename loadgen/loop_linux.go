@@ -17,17 +17,32 @@ import (
 // haveEventLoop: Linux has the event-loop client.
 const haveEventLoop = true
 
-// loop is one event loop of the event-loop client: an epoll instance on a
-// thread of its own, driving its share of the run's connections (slots),
-// every socket non-blocking and edge-triggered. It owns its slots, its
-// tally and its histograms: nothing on its path takes a lock or is shared
-// with another loop, but for the claim of a closed-loop request when the
-// run has a request count, and the turn of source addresses.
+// Event data for the loop's own descriptors; a slot's is its index.
+const (
+	wakeEvent  = -1 // the wake-up eventfd
+	timerEvent = -2 // the timerfd
+)
+
+// loop is one event loop of the event-loop client: an epoll instance
+// driving its share of the run's connections (slots), every socket
+// non-blocking and edge-triggered. It owns its slots, its tally and its
+// histograms: nothing on its path takes a lock or is shared with another
+// loop, but for the claim of a closed-loop request when the run has a
+// request count, and the turn of source addresses.
+//
+// The loop waits parked in Go's netpoller, where its epoll descriptor is
+// registered like a socket's, so that the goroutines of the process (a
+// built-in target's, the sampler's) and the loop share the processors as
+// Go's scheduler has them, with no thread blocked in a system call. Its
+// times (a send due, a deadline, the end of a pause) are a timerfd in its
+// epoll set, whose expiry is in nanoseconds: Go's own timers wake a
+// netpoller that sleeps in whole milliseconds.
 type loop struct {
 	tally
 	index  int
 	epfd   int
 	wakefd int // an eventfd: the generator's abort and end of duration
+	timer  int // a timerfd: the loop's next time
 	slots  []slot
 	// idle holds the slots free for a send (open loop), in the order they
 	// became free: sends take turns over the connections, as the workers
@@ -43,6 +58,7 @@ type loop struct {
 	// its times, as every request has the same timeout and the same pause.
 	deadlines, backoffs slotList
 	events              [256]unix.EpollEvent
+	pending             int // of events, those the last poll found
 	latency, lag        *hdrhistogram.Histogram
 	lastEnd             time.Duration // since the start
 
@@ -57,11 +73,20 @@ type loop struct {
 	ps                  pacerStats
 	cutDone             bool
 
+	// The epoll instance as Go's netpoller sees it.
+	pollFile *os.File
+	pollConn syscall.RawConn
+	pollFn   func(fd uintptr) bool
+	// armed is when the timer is set to expire, since the start; 0: not
+	// set. fired: it has expired, and is readable until set again.
+	armed time.Duration
+	fired bool
+
 	target  sockaddr
 	sources []sockaddr
 	family  int
-	// Socket option values, kept here so that their addresses do not
-	// escape per call.
+	// System call arguments, kept here so that their addresses neither
+	// escape per call nor point into a stack.
 	portRange     uint32
 	one           int32
 	lingerRST     unix.Linger // {1, 0}: close() sends RST
@@ -70,23 +95,12 @@ type loop struct {
 	soErrorSize   uint32
 	peek          [1]byte
 	wakeBuf       [8]byte
-	timeout       unix.Timespec
-	// In closed loop, the epoll instance as Go's netpoller sees it: the
-	// loop waits for events parked in the netpoller, as a goroutine
-	// waits for a socket.
-	pollFile *os.File
-	pollConn syscall.RawConn
-	pollFn   func(fd uintptr) bool
-	polled   int           // events the last pollFn found
-	armed    time.Duration // the deadline set on pollFile, since the start; 0: none
-	// noPwait2: this kernel has no epoll_pwait2 (Linux 5.11), whose
-	// timeout is in nanoseconds; epoll_pwait's is in milliseconds.
-	noPwait2 bool
+	expiry        unix.ItimerSpec
 }
 
 // newLoops makes the generator's event loops: one per processor Go may
-// use, at most one per connection. Their epoll instances are made when
-// the run starts.
+// use, at most one per connection. Their descriptors are made when the
+// run starts.
 func newLoops(g *Generator) ([]*loop, error) {
 	n := min(runtime.GOMAXPROCS(0), g.cfg.Concurrency)
 	ap := g.addr.AddrPort()
@@ -104,7 +118,7 @@ func newLoops(g *Generator) ([]*loop, error) {
 	loops := make([]*loop, n)
 	for i := range loops {
 		l := &loop{
-			index: i, epfd: -1, wakefd: -1,
+			index: i, epfd: -1, wakefd: -1, timer: -1,
 			latency: NewHistogram(), lag: NewHistogram(),
 			first: int64(i), stride: int64(n), conc: int64(g.cfg.Concurrency), next: int64(i),
 			target: target, sources: sources, family: family,
@@ -121,12 +135,14 @@ func newLoops(g *Generator) ([]*loop, error) {
 		l.idle.ring = make([]*slot, len(l.slots))
 		l.ready = make([]*slot, 0, len(l.slots))
 		l.stepping = make([]*slot, 0, len(l.slots))
+		l.pollFn = l.poll
 		loops[i] = l
 	}
 	return loops, nil
 }
 
-// open makes the loop's epoll instance and its wake-up eventfd.
+// open makes the loop's epoll instance, with its wake-up eventfd and its
+// timerfd, and registers it with Go's netpoller.
 func (l *loop) open() error {
 	var err error
 	if l.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
@@ -135,55 +151,24 @@ func (l *loop) open() error {
 	if l.wakefd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
 		return fmt.Errorf("loadgen: eventfd: %w", err)
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, l.wakefd, &ev); err != nil {
-		return fmt.Errorf("loadgen: epoll_ctl: %w", err)
+	if l.timer, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC); err != nil {
+		return fmt.Errorf("loadgen: timerfd_create: %w", err)
 	}
-	if l.g.cfg.Rate == 0 {
-		if err := unix.SetNonblock(l.epfd, true); err != nil {
-			return fmt.Errorf("loadgen: epoll fd: %w", err)
+	for _, fd := range []struct{ fd, data int }{{l.wakefd, wakeEvent}, {l.timer, timerEvent}} {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd.data)}
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd.fd, &ev); err != nil {
+			return fmt.Errorf("loadgen: epoll_ctl: %w", err)
 		}
-		l.pollFile = os.NewFile(uintptr(l.epfd), "epoll")
-		if l.pollConn, err = l.pollFile.SyscallConn(); err != nil {
-			return fmt.Errorf("loadgen: epoll fd: %w", err)
-		}
-		l.pollFn = l.poll
+	}
+	// An epoll descriptor is pollable: readable when it has events.
+	if err := unix.SetNonblock(l.epfd, true); err != nil {
+		return fmt.Errorf("loadgen: epoll fd: %w", err)
+	}
+	l.pollFile = os.NewFile(uintptr(l.epfd), "epoll")
+	if l.pollConn, err = l.pollFile.SyscallConn(); err != nil {
+		return fmt.Errorf("loadgen: epoll fd: %w", err)
 	}
 	return nil
-}
-
-// poll looks for events without waiting, for pollConn.Read: false asks it
-// to wait until there are some.
-func (l *loop) poll(fd uintptr) bool {
-	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
-	if e != 0 {
-		l.polled = 0
-		return e != unix.EINTR
-	}
-	l.polled = int(r)
-	return l.polled > 0
-}
-
-// park waits for events in Go's netpoller, at most until wake (since the
-// start; negative: no limit), and returns how many it found.
-func (l *loop) park(wake time.Duration) int {
-	if wake == 0 {
-		l.poll(uintptr(l.epfd))
-		return l.polled
-	}
-	// The deadline is moved only forward of need: one set for a request
-	// since answered wakes the loop once, needlessly, which costs less
-	// than moving the netpoller's timer for every request.
-	if wake > 0 && (l.armed == 0 || wake < l.armed) {
-		_ = l.pollFile.SetReadDeadline(l.g.start.Add(wake))
-		l.armed = wake
-	}
-	if err := l.pollConn.Read(l.pollFn); err != nil { // the deadline
-		_ = l.pollFile.SetReadDeadline(time.Time{})
-		l.armed = 0
-		return 0
-	}
-	return l.polled
 }
 
 func (l *loop) close() {
@@ -191,12 +176,12 @@ func (l *loop) close() {
 		_ = l.pollFile.Close()
 		l.pollFile, l.epfd = nil, -1
 	}
-	for _, fd := range []int{l.wakefd, l.epfd} {
+	for _, fd := range []int{l.wakefd, l.timer, l.epfd} {
 		if fd >= 0 {
 			_ = unix.Close(fd)
 		}
 	}
-	l.epfd, l.wakefd = -1, -1
+	l.epfd, l.wakefd, l.timer = -1, -1, -1
 }
 
 // wake interrupts the loop's wait, to have it look at the generator's
@@ -214,11 +199,6 @@ func (l *loop) now() time.Duration { return time.Since(l.g.start) }
 func (l *loop) run() {
 	open := l.g.cfg.Rate > 0
 	if open {
-		// A thread of its own, whose timer slack is 1 ns, so that a wait
-		// for the next send ends on time (see preciseThread).
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		defer preciseThread()()
 		for i := range l.slots {
 			l.idle.push(&l.slots[i])
 		}
@@ -232,13 +212,17 @@ func (l *loop) run() {
 	}
 	for {
 		now := l.now()
+		if open {
+			l.send(now) // first: a send is due now, what came can wait
+		}
+		l.handle()
 		if !l.cutDone && l.g.cutOff() {
 			l.cut(now)
 		}
 		l.expire(now)
 		l.step(now)
 		if open {
-			l.send(now)
+			l.send(l.now())
 		}
 		if l.over() {
 			break
@@ -264,49 +248,66 @@ func (l *loop) over() bool {
 	return true
 }
 
+// poll looks for events without waiting, for pollConn.Read: false asks it
+// to wait until there are some.
+func (l *loop) poll(fd uintptr) bool {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+	if e != 0 {
+		l.pending = 0
+		return e != unix.EINTR
+	}
+	l.pending = int(r)
+	return l.pending > 0
+}
+
 // wait waits for events, at most until the time of wake (since the start;
-// negative: no limit), and handles them.
+// negative: no limit; 0: no wait), and keeps them for handle.
 func (l *loop) wait(wake time.Duration) {
-	var n int
-	var errno unix.Errno
 	if len(l.ready) > 0 {
 		wake = 0
 	}
-	switch {
-	case l.pollFile != nil:
-		n = l.park(wake)
-	case wake == 0:
-		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
-		n, errno = int(r), e
-	case !l.noPwait2:
-		// Blocking: the scheduler must know, so that the processor can
-		// run other goroutines meanwhile. A nil timeout waits for ever.
-		ts := (*unix.Timespec)(nil)
-		if wake > 0 {
-			l.timeout = unix.NsecToTimespec(int64(max(wake-l.now(), 0)))
-			ts = &l.timeout
-		}
-		r, _, e := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), uintptr(unsafe.Pointer(ts)), 0, 0)
-		n, errno = int(r), e
-		if errno == unix.ENOSYS { // before Linux 5.11
-			l.noPwait2 = true
-		}
-	default:
-		ms := -1
-		if wake > 0 {
-			ms = int((max(wake-l.now(), 0) + time.Millisecond - 1) / time.Millisecond)
-		}
-		r, _, e := unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd), uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), uintptr(ms), 0, 0)
-		n, errno = int(r), e
-	}
-	if errno != 0 { // EINTR; nothing else can fail on a valid epoll fd
+	if wake == 0 {
+		l.poll(uintptr(l.epfd))
 		return
 	}
+	l.setTimer(wake)
+	if err := l.pollConn.Read(l.pollFn); err != nil {
+		l.pending = 0 // the descriptor closed: not while the loop runs
+	}
+}
+
+// setTimer has the timer expire at wake, or not at all for a negative
+// wake. It is set only when a wake is due earlier than it is set for: one
+// set for a request since answered costs a needless look when it expires,
+// and less than setting it for every request. One that has expired is set
+// again, or unset, as it is readable until then.
+func (l *loop) setTimer(wake time.Duration) {
+	if wake > 0 && (l.armed == 0 || wake < l.armed) {
+		d := max(wake-l.now(), time.Nanosecond) // 0 would unset it
+		l.expiry.Value = unix.NsecToTimespec(int64(d))
+		l.armed, l.fired = wake, false
+	} else if l.fired {
+		l.expiry.Value = unix.Timespec{}
+		l.armed, l.fired = 0, false
+	} else {
+		return
+	}
+	_, _, _ = unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(l.timer), 0, uintptr(unsafe.Pointer(&l.expiry)), 0, 0, 0)
+}
+
+// handle handles the events the last poll found.
+func (l *loop) handle() {
+	n := l.pending
+	l.pending = 0
 	now := l.now()
 	for i := range n {
 		ev := &l.events[i]
-		if ev.Fd < 0 {
+		switch ev.Fd {
+		case wakeEvent:
 			_, _ = unix.Read(l.wakefd, l.wakeBuf[:])
+			continue
+		case timerEvent:
+			l.armed, l.fired = 0, true
 			continue
 		}
 		s := &l.slots[ev.Fd]
