@@ -53,9 +53,10 @@ type loop struct {
 	// inside the last one's completion), or that stopped reading a long
 	// response to let the others have the loop.
 	ready, stepping []*slot
-	// deadlines holds the slots with a request in flight by its deadline;
-	// backoffs, the slots waiting out failPause. Each is in the order of
-	// its times, as every request has the same timeout and the same pause.
+	// deadlines holds the slots with a request in flight by its deadline,
+	// in the order they began, which is the order of their deadlines as
+	// every request has the same timeout; backoffs, the slots waiting out
+	// failPause, by the end of their pause.
 	deadlines, backoffs slotList
 	events              [256]unix.EpollEvent
 	pending             int // of events, those the last poll found
@@ -517,19 +518,28 @@ func (g *Generator) wakeLoops() {
 }
 
 // slotList is a list of slots in the order of their times (at), linked
-// through the slots themselves: adding at the tail keeps the order when
-// every time added is the latest.
+// through the slots themselves.
 type slotList struct{ head, tail *slot }
 
+// push adds s, due at at, in its place: looked for from the tail, where it
+// is found at once when every time added is the latest, as deadlines are.
 func (q *slotList) push(s *slot, at time.Duration) {
 	s.at, s.list = at, q
-	s.prev, s.next = q.tail, nil
-	if q.tail != nil {
-		q.tail.next = s
-	} else {
-		q.head = s
+	after := q.tail
+	for after != nil && after.at > at {
+		after = after.prev
 	}
-	q.tail = s
+	s.prev = after
+	if after != nil {
+		s.next, after.next = after.next, s
+	} else {
+		s.next, q.head = q.head, s
+	}
+	if s.next != nil {
+		s.next.prev = s
+	} else {
+		q.tail = s
+	}
 }
 
 func (q *slotList) remove(s *slot) {
