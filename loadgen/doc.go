@@ -55,7 +55,13 @@
 // stay; both allocate per connection (30 to 37 objects with gnet's Enroll,
 // 14 to 21 with nbio's); and nbio closed about half the connections a
 // resetting server reset as if the server had sent a FIN, which would
-// make the close records wrong.
+// make the close records wrong. Measured on the 2-core reference machine,
+// HTTP/1.0 connections against nginx, 50 at a time, medians of three
+// alternating rounds of 3 s (load average 0.9 rising to 2.8): prototypes
+// that only wrote each request and counted its close took 108 µs of CPU a
+// connection with gnet v2.9.7, 88 with nbio v1.6.8's DialAsync and 93 with
+// its AddConn; twbench with the goroutine client 100, with the event loop
+// 59, parsing each response and recording each close.
 //
 // The other client, and the only one elsewhere, runs a goroutine per
 // connection through Go's net package (ClientGoroutine), its workers
