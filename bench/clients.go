@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -50,6 +51,9 @@ func twbenchClient(name string, args ...string) client {
 // twbench1 runs twbench with args (a run of one scenario, JSON on stdout)
 // and reads the run's figures from its report.
 func (b *bench) twbench1(ctx context.Context, args ...string) (load, error) {
+	if b.client != "" {
+		args = append(slices.Clone(args), "--client", b.client)
+	}
 	out, u, err := b.command(ctx, b.twbench, args...)
 	if err != nil {
 		return load{}, err

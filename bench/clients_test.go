@@ -114,3 +114,17 @@ func TestVmHWM(t *testing.T) {
 		t.Errorf("vmHWM of no process = %d; want 0", v)
 	}
 }
+
+func TestChildrenShare(t *testing.T) {
+	report := []byte(`# Children      Self  Symbol
+    60.58%     0.01%  [k] __x64_sys_connect
+    37.84%    15.46%  [k] __inet_hash_connect
+     0.10%     0.04%  [k] inet_hash_connect
+`)
+	if got := childrenShare(report, "__inet_hash_connect"); got != 37.84 {
+		t.Errorf("childrenShare = %v; want 37.84", got)
+	}
+	if got := childrenShare(report, "tcp_close"); got != 0 {
+		t.Errorf("childrenShare of a symbol not there = %v; want 0", got)
+	}
+}

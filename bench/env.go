@@ -36,6 +36,7 @@ type bench struct {
 	long     time.Duration
 	goals    []int
 	log      io.Writer
+	client   string // twbench's --client; "" its default
 
 	dir      string // scratch: the twbench binary, nginx's prefix
 	twbench  string // the twbench binary built from this checkout
@@ -43,6 +44,26 @@ type bench struct {
 	nginx    *exec.Cmd
 	machine  machine
 	versions []string
+	// The load average when the measurements began and ended: figures
+	// taken on a busy machine are not comparable with a quiet one's.
+	loadStart, loadEnd string
+}
+
+// clientName names the twbench client the figures are of.
+func (b *bench) clientName() string {
+	if b.client == "" {
+		return "twbench's default"
+	}
+	return b.client
+}
+
+// loadAverage returns /proc/loadavg's three load averages.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // machine is what the figures were measured on.
@@ -89,6 +110,8 @@ func (b *bench) setup(ctx context.Context, goals []int) error {
 		return errors.New("goal 4 makes its TIME_WAIT sockets in a network namespace of its own, which needs root (or leave it out: -goals 1,2,3,5,6)")
 	}
 	b.machine = machine{Cores: runtime.NumCPU(), Kernel: kernel(), CPU: cpuModel(), Go: runtime.Version()}
+	b.loadStart = loadAverage()
+	fmt.Fprintf(b.log, "bench: load average %s\n", b.loadStart)
 	b.versions = versions()
 
 	var err error

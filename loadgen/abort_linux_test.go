@@ -39,27 +39,29 @@ func fullBacklog(t *testing.T) string {
 // Cancelling while connects hang: nothing counts as an error, workers do
 // not redial, and Run returns at once.
 func TestCancelDuringDial(t *testing.T) {
-	g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: fullBacklog(t),
-		Concurrency: 8, Duration: 20 * time.Second, Timeout: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	began := time.Now()
-	res, err := g.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if took := time.Since(began); took > 2*time.Second {
-		t.Errorf("Run took %v after the cancel", took)
-	}
-	if res.ErrorCount() != 0 || res.Aborted != 8 || !res.Interrupted {
-		t.Errorf("errors %v (%q), aborted %d, interrupted %v; want none, 8, true", res.Errors, res.FirstError, res.Aborted, res.Interrupted)
-	}
-	if res.Elapsed < 250*time.Millisecond || res.Elapsed > time.Second {
-		t.Errorf("elapsed = %v; want the time to the interruption, 300ms", res.Elapsed)
-	}
+	eachClient(t, func(t *testing.T, client loadgen.Client) {
+		g, err := loadgen.New(loadgen.Config{Client: client, Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: fullBacklog(t),
+			Concurrency: 8, Duration: 20 * time.Second, Timeout: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(300*time.Millisecond, cancel)
+		began := time.Now()
+		res, err := g.Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(began); took > 2*time.Second {
+			t.Errorf("Run took %v after the cancel", took)
+		}
+		if res.ErrorCount() != 0 || res.Aborted != 8 || !res.Interrupted {
+			t.Errorf("errors %v (%q), aborted %d, interrupted %v; want none, 8, true", res.Errors, res.FirstError, res.Aborted, res.Interrupted)
+		}
+		if res.Elapsed < 250*time.Millisecond || res.Elapsed > time.Second {
+			t.Errorf("elapsed = %v; want the time to the interruption, 300ms", res.Elapsed)
+		}
+	})
 }
 
 // Every connection the kernel made is counted, even one whose dial the
@@ -71,45 +73,47 @@ func TestCancelDuringDial(t *testing.T) {
 // runs cut off while their workers dial must count the same, and close
 // each as they record it.
 func TestCancelledDialsAreCounted(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepted atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	eachClient(t, func(t *testing.T, client loadgen.Client) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		var accepted atomic.Int64
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				accepted.Add(1)
+				go func() { io.Copy(io.Discard, c); c.Close() }()
 			}
-			accepted.Add(1)
-			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}()
+		var made, counted, closes int64
+		for i := range 100 {
+			g, err := loadgen.New(loadgen.Config{Client: client, Protocol: loadgen.Connect, Closer: loadgen.CloserClient, Target: "tcp://" + ln.Addr().String(),
+				Concurrency: 4, Duration: time.Minute, Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			time.AfterFunc(time.Duration(1+i%5)*time.Millisecond, cancel)
+			res, err := g.Run(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counted += res.Connections
+			closes += res.Closes.Total()
 		}
-	}()
-	var made, counted, closes int64
-	for i := range 100 {
-		g, err := loadgen.New(loadgen.Config{Protocol: loadgen.Connect, Closer: loadgen.CloserClient, Target: "tcp://" + ln.Addr().String(),
-			Concurrency: 4, Duration: time.Minute, Timeout: time.Second})
-		if err != nil {
-			t.Fatal(err)
+		// The server accepts what the kernel made; let it catch up.
+		for deadline := time.Now().Add(2 * time.Second); accepted.Load() != counted && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
 		}
-		ctx, cancel := context.WithCancel(t.Context())
-		time.AfterFunc(time.Duration(1+i%5)*time.Millisecond, cancel)
-		res, err := g.Run(ctx)
-		if err != nil {
-			t.Fatal(err)
+		made = accepted.Load()
+		t.Logf("%d connections in 100 runs cut off at 1 to 5 ms", made)
+		if made != counted || closes != counted {
+			t.Errorf("the server accepted %d connections; the runs counted %d and recorded %d closes", made, counted, closes)
 		}
-		counted += res.Connections
-		closes += res.Closes.Total()
-	}
-	// The server accepts what the kernel made; let it catch up.
-	for deadline := time.Now().Add(2 * time.Second); accepted.Load() != counted && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	made = accepted.Load()
-	t.Logf("%d connections in 100 runs cut off at 1 to 5 ms", made)
-	if made != counted || closes != counted {
-		t.Errorf("the server accepted %d connections; the runs counted %d and recorded %d closes", made, counted, closes)
-	}
+	})
 }

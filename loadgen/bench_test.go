@@ -35,49 +35,51 @@ func BenchmarkRequest(b *testing.B) {
 		{"tcp-client-closes", loadgen.TCP, loadgen.CloserClient},
 		{"connect", loadgen.Connect, loadgen.CloserClient},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
-			url := *benchTarget
-			switch {
-			case url != "" && bc.protocol != loadgen.HTTP10 && bc.protocol != loadgen.HTTP11:
-				b.Skip("-target is an HTTP server")
-			case url != "":
-			case bc.protocol == loadgen.TCP || bc.protocol == loadgen.Connect:
-				cfg := target.TCPConfig{Policy: serverPolicy(bc.closer), RequestSize: 64, ResponseSize: 64}
-				if bc.protocol == loadgen.Connect {
-					cfg.RequestSize = 0
+		for _, client := range loadgen.Clients() {
+			b.Run(bc.name+"/"+string(client), func(b *testing.B) {
+				url := *benchTarget
+				switch {
+				case url != "" && bc.protocol != loadgen.HTTP10 && bc.protocol != loadgen.HTTP11:
+					b.Skip("-target is an HTTP server")
+				case url != "":
+				case bc.protocol == loadgen.TCP || bc.protocol == loadgen.Connect:
+					cfg := target.TCPConfig{Policy: serverPolicy(bc.closer), RequestSize: 64, ResponseSize: 64}
+					if bc.protocol == loadgen.Connect {
+						cfg.RequestSize = 0
+					}
+					srv, err := target.StartTCP("127.0.0.1:0", cfg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer srv.Close()
+					url = srv.URL()
+				default:
+					srv, err := target.Start(serverPolicy(bc.closer))
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer srv.Close()
+					url = srv.URL()
 				}
-				srv, err := target.StartTCP("127.0.0.1:0", cfg)
+				cfg := loadgen.Config{
+					Protocol: bc.protocol, Closer: bc.closer, Target: url,
+					Concurrency: 1, Requests: int64(b.N), Timeout: 5 * time.Second, Client: client,
+				}
+				if bc.protocol == loadgen.TCP {
+					cfg.RequestSize, cfg.ResponseSize = 64, 64
+				}
+				g, err := loadgen.New(cfg)
 				if err != nil {
 					b.Fatal(err)
 				}
-				defer srv.Close()
-				url = srv.URL()
-			default:
-				srv, err := target.Start(serverPolicy(bc.closer))
-				if err != nil {
-					b.Fatal(err)
+				b.ReportAllocs()
+				b.ResetTimer()
+				res, err := g.Run(context.Background())
+				b.StopTimer()
+				if err != nil || res.Requests != int64(b.N) {
+					b.Fatalf("run: %v, %d requests of %d, errors %v", err, res.Requests, b.N, res.FirstError)
 				}
-				defer srv.Close()
-				url = srv.URL()
-			}
-			cfg := loadgen.Config{
-				Protocol: bc.protocol, Closer: bc.closer, Target: url,
-				Concurrency: 1, Requests: int64(b.N), Timeout: 5 * time.Second,
-			}
-			if bc.protocol == loadgen.TCP {
-				cfg.RequestSize, cfg.ResponseSize = 64, 64
-			}
-			g, err := loadgen.New(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			res, err := g.Run(context.Background())
-			b.StopTimer()
-			if err != nil || res.Requests != int64(b.N) {
-				b.Fatalf("run: %v, %d requests of %d, errors %v", err, res.Requests, b.N, res.FirstError)
-			}
-		})
+			})
+		}
 	}
 }

@@ -85,6 +85,10 @@ type Config struct {
 	// either fails as header_too_large or body_too_large.
 	MaxHeaderBytes int
 	MaxBodyBytes   int64
+	// Client is what drives the connections: the event loop (Linux) or a
+	// goroutine per connection; the default is the event loop where there
+	// is one.
+	Client Client
 }
 
 // Target is a parsed http:// or tcp:// target.

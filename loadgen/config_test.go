@@ -149,175 +149,181 @@ func slowServer(t *testing.T, delay time.Duration) string {
 }
 
 func TestMisbehavingServers(t *testing.T) {
-	for _, tc := range []struct {
-		name        string
-		closer      loadgen.Closer
-		serve       func(net.Conn)
-		errors      map[string]int64
-		closeErrors map[string]int64
-		closes      loadgen.Closes
-		success     int64
-	}{
-		{
-			name:   "silent server times out",
-			closer: loadgen.CloserClient,
-			serve:  func(c net.Conn) { readRequest(c); time.Sleep(2 * time.Second); c.Close() },
-			errors: map[string]int64{"timeout": 2}, closes: loadgen.Closes{ClientFirst: 2},
-		},
-		{
-			name:   "garbage is a bad response",
-			closer: loadgen.CloserClient,
-			serve: func(c net.Conn) {
-				readRequest(c)
-				c.Write([]byte("SSH-2.0-OpenSSH\r\n\r\n"))
-				time.Sleep(time.Second)
-				c.Close()
+	eachClient(t, func(t *testing.T, client loadgen.Client) {
+		for _, tc := range []struct {
+			name        string
+			closer      loadgen.Closer
+			serve       func(net.Conn)
+			errors      map[string]int64
+			closeErrors map[string]int64
+			closes      loadgen.Closes
+			success     int64
+		}{
+			{
+				name:   "silent server times out",
+				closer: loadgen.CloserClient,
+				serve:  func(c net.Conn) { readRequest(c); time.Sleep(2 * time.Second); c.Close() },
+				errors: map[string]int64{"timeout": 2}, closes: loadgen.Closes{ClientFirst: 2},
 			},
-			errors: map[string]int64{"bad_response": 2}, closes: loadgen.Closes{ClientFirst: 2},
-		},
-		{
-			name:   "close before the response is an unexpected EOF, closed by the server",
-			closer: loadgen.CloserClient,
-			serve:  func(c net.Conn) { readRequest(c); c.Close() },
-			errors: map[string]int64{"unexpected_eof": 2}, closes: loadgen.Closes{ServerFirst: 2},
-		},
-		{
-			name:   "a server that keeps alive despite Connection: close: the wait for its FIN times out",
-			closer: loadgen.CloserServer,
-			serve:  func(c net.Conn) { readRequest(c); c.Write([]byte(okResponse)); time.Sleep(2 * time.Second); c.Close() },
-			errors: map[string]int64{}, closeErrors: map[string]int64{"timeout": 2},
-			closes: loadgen.Closes{ClientFirst: 2}, success: 2,
-		},
-		{
-			name:   "a server that sends more than its response on a connection it was to close",
-			closer: loadgen.CloserServer,
-			serve: func(c net.Conn) {
-				readRequest(c)
-				c.Write([]byte(okResponse + "EXTRA"))
-				time.Sleep(time.Second)
-				c.Close()
+			{
+				name:   "garbage is a bad response",
+				closer: loadgen.CloserClient,
+				serve: func(c net.Conn) {
+					readRequest(c)
+					c.Write([]byte("SSH-2.0-OpenSSH\r\n\r\n"))
+					time.Sleep(time.Second)
+					c.Close()
+				},
+				errors: map[string]int64{"bad_response": 2}, closes: loadgen.Closes{ClientFirst: 2},
 			},
-			errors: map[string]int64{}, closeErrors: map[string]int64{"bad_response": 2},
-			// The extra bytes were read into the client's buffer with the
-			// response, so the kernel has nothing unread: close() sends FIN.
-			closes: loadgen.Closes{ClientFirst: 2}, success: 2,
-		},
-		{
-			name:   "a server that says Connection: close is waited for, whatever the closer",
-			closer: loadgen.CloserClient,
-			serve: func(c net.Conn) {
-				readRequest(c)
-				c.Write([]byte("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"))
-				time.Sleep(50 * time.Millisecond)
-				c.Close()
+			{
+				name:   "close before the response is an unexpected EOF, closed by the server",
+				closer: loadgen.CloserClient,
+				serve:  func(c net.Conn) { readRequest(c); c.Close() },
+				errors: map[string]int64{"unexpected_eof": 2}, closes: loadgen.Closes{ServerFirst: 2},
 			},
-			errors: map[string]int64{}, closes: loadgen.Closes{ServerFirst: 2}, success: 2,
-		},
-		{
-			name:   "status 503 counts as an http_status error",
-			closer: loadgen.CloserClient,
-			serve: func(c net.Conn) {
-				readRequest(c)
-				c.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"))
-				readRequest(c)
-				c.Close()
+			{
+				name:   "a server that keeps alive despite Connection: close: the wait for its FIN times out",
+				closer: loadgen.CloserServer,
+				serve:  func(c net.Conn) { readRequest(c); c.Write([]byte(okResponse)); time.Sleep(2 * time.Second); c.Close() },
+				errors: map[string]int64{}, closeErrors: map[string]int64{"timeout": 2},
+				closes: loadgen.Closes{ClientFirst: 2}, success: 2,
 			},
-			errors: map[string]int64{"http_status": 2}, closes: loadgen.Closes{ClientFirst: 2}, success: 2,
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url := rawServer(t, tc.serve)
-			g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: tc.closer, Target: url,
-				Concurrency: 1, Requests: 2, Timeout: 300 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := g.Run(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := nonZero(res.Errors); fmt.Sprint(got) != fmt.Sprint(tc.errors) {
-				t.Errorf("errors = %v (%q); want %v", got, res.FirstError, tc.errors)
-			}
-			if got, want := nonZero(res.CloseErrors), tc.closeErrors; len(got)+len(want) > 0 && fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("close errors = %v; want %v", got, want)
-			}
-			if res.Closes != tc.closes {
-				t.Errorf("closes = %+v; want %+v", res.Closes, tc.closes)
-			}
-			if res.Requests != tc.success {
-				t.Errorf("requests = %d; want %d", res.Requests, tc.success)
-			}
-			// Each class's example names the target (unexpected_eof's was a
-			// bare "EOF").
-			host := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
-			for c := range loadgen.NumErrorClasses {
-				if ex := res.FirstError[c]; ex != "" && !strings.Contains(ex, host) {
-					t.Errorf("the example of %s is %q; want one naming %s", loadgen.ErrorClass(c), ex, host)
+			{
+				name:   "a server that sends more than its response on a connection it was to close",
+				closer: loadgen.CloserServer,
+				serve: func(c net.Conn) {
+					readRequest(c)
+					c.Write([]byte(okResponse + "EXTRA"))
+					time.Sleep(time.Second)
+					c.Close()
+				},
+				errors: map[string]int64{}, closeErrors: map[string]int64{"bad_response": 2},
+				// The extra bytes were read into the client's buffer with the
+				// response, so the kernel has nothing unread: close() sends FIN.
+				closes: loadgen.Closes{ClientFirst: 2}, success: 2,
+			},
+			{
+				name:   "a server that says Connection: close is waited for, whatever the closer",
+				closer: loadgen.CloserClient,
+				serve: func(c net.Conn) {
+					readRequest(c)
+					c.Write([]byte("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"))
+					time.Sleep(50 * time.Millisecond)
+					c.Close()
+				},
+				errors: map[string]int64{}, closes: loadgen.Closes{ServerFirst: 2}, success: 2,
+			},
+			{
+				name:   "status 503 counts as an http_status error",
+				closer: loadgen.CloserClient,
+				serve: func(c net.Conn) {
+					readRequest(c)
+					c.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"))
+					readRequest(c)
+					c.Close()
+				},
+				errors: map[string]int64{"http_status": 2}, closes: loadgen.Closes{ClientFirst: 2}, success: 2,
+			},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				url := rawServer(t, tc.serve)
+				g, err := loadgen.New(loadgen.Config{Client: client, Protocol: loadgen.HTTP11, Closer: tc.closer, Target: url,
+					Concurrency: 1, Requests: 2, Timeout: 300 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
-	}
+				res, err := g.Run(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := nonZero(res.Errors); fmt.Sprint(got) != fmt.Sprint(tc.errors) {
+					t.Errorf("errors = %v (%q); want %v", got, res.FirstError, tc.errors)
+				}
+				if got, want := nonZero(res.CloseErrors), tc.closeErrors; len(got)+len(want) > 0 && fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("close errors = %v; want %v", got, want)
+				}
+				if res.Closes != tc.closes {
+					t.Errorf("closes = %+v; want %+v", res.Closes, tc.closes)
+				}
+				if res.Requests != tc.success {
+					t.Errorf("requests = %d; want %d", res.Requests, tc.success)
+				}
+				// Each class's example names the target (unexpected_eof's was
+				// a bare "EOF").
+				host := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+				for c := range loadgen.NumErrorClasses {
+					if ex := res.FirstError[c]; ex != "" && !strings.Contains(ex, host) {
+						t.Errorf("the example of %s is %q; want one naming %s", loadgen.ErrorClass(c), ex, host)
+					}
+				}
+			})
+		}
+	})
 }
 
 // A keep-alive connection the server closes while it is idle: the next
 // request fails on it, the close is the server's, and a new connection
 // carries on.
 func TestServerClosesIdleKeepAlive(t *testing.T) {
-	var conns atomic.Int32
-	url := rawServer(t, func(c net.Conn) {
-		defer c.Close()
-		// The first connection is closed after two requests, while idle;
-		// the others stay open until the client closes them.
-		first := conns.Add(1) == 1
-		for i := 0; !first || i < 2; i++ {
-			if !readRequest(c) {
-				return
+	eachClient(t, func(t *testing.T, client loadgen.Client) {
+		var conns atomic.Int32
+		url := rawServer(t, func(c net.Conn) {
+			defer c.Close()
+			// The first connection is closed after two requests, while idle;
+			// the others stay open until the client closes them.
+			first := conns.Add(1) == 1
+			for i := 0; !first || i < 2; i++ {
+				if !readRequest(c) {
+					return
+				}
+				c.Write([]byte(okResponse))
 			}
-			c.Write([]byte(okResponse))
+		})
+		g, err := loadgen.New(loadgen.Config{Client: client, Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
+			Concurrency: 1, Requests: 5, Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := g.Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Requests 1, 2 on the first connection; 3 fails on it; 4, 5 on a new
+		// one, closed by the client at the end. The server's close of the first
+		// is a FIN, or an RST if request 3 reached it before the close.
+		c := res.Closes
+		if res.Requests != 4 || res.Connections != 2 || c.ServerFirst+c.ServerRST != 1 || c.ClientFirst != 1 {
+			t.Errorf("requests %d, connections %d, closes %+v, errors %q; want 4, 2, one closed by each end",
+				res.Requests, res.Connections, res.Closes, res.FirstError)
 		}
 	})
-	g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
-		Concurrency: 1, Requests: 5, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := g.Run(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Requests 1, 2 on the first connection; 3 fails on it; 4, 5 on a new
-	// one, closed by the client at the end. The server's close of the first
-	// is a FIN, or an RST if request 3 reached it before the close.
-	c := res.Closes
-	if res.Requests != 4 || res.Connections != 2 || c.ServerFirst+c.ServerRST != 1 || c.ClientFirst != 1 {
-		t.Errorf("requests %d, connections %d, closes %+v, errors %q; want 4, 2, one closed by each end",
-			res.Requests, res.Connections, res.Closes, res.FirstError)
-	}
 }
 
 // Cancelling the run cuts off requests in flight at once: they are counted
 // as aborted, not as errors, and the result says it was interrupted.
 func TestCancelCutsOffRequestsInFlight(t *testing.T) {
-	url := rawServer(t, func(c net.Conn) { readRequest(c); time.Sleep(5 * time.Second); c.Close() })
-	g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: url,
-		Concurrency: 4, Duration: 10 * time.Second, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(200*time.Millisecond, cancel)
-	began := time.Now()
-	res, err := g.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if took := time.Since(began); took > 2*time.Second {
-		t.Errorf("Run took %v after the cancel; want it to return at once", took)
-	}
-	if !res.Interrupted || res.Aborted != 4 || res.ErrorCount() != 0 {
-		t.Errorf("interrupted %v, aborted %d, errors %v; want true, 4, none", res.Interrupted, res.Aborted, res.Errors)
-	}
+	eachClient(t, func(t *testing.T, client loadgen.Client) {
+		url := rawServer(t, func(c net.Conn) { readRequest(c); time.Sleep(5 * time.Second); c.Close() })
+		g, err := loadgen.New(loadgen.Config{Client: client, Protocol: loadgen.HTTP11, Closer: loadgen.CloserClient, Target: url,
+			Concurrency: 4, Duration: 10 * time.Second, Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(200*time.Millisecond, cancel)
+		began := time.Now()
+		res, err := g.Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(began); took > 2*time.Second {
+			t.Errorf("Run took %v after the cancel; want it to return at once", took)
+		}
+		if !res.Interrupted || res.Aborted != 4 || res.ErrorCount() != 0 {
+			t.Errorf("interrupted %v, aborted %d, errors %v; want true, 4, none", res.Interrupted, res.Aborted, res.Errors)
+		}
+	})
 }
 
 func nonZero(counts [loadgen.NumErrorClasses]int64) map[string]int64 {
@@ -333,58 +339,62 @@ func nonZero(counts [loadgen.NumErrorClasses]int64) map[string]int64 {
 // An open loop that cannot keep up still ends at -d: the sends it could
 // not make are counted unsent, not made late for as long as it takes.
 func TestOpenLoopDurationIsABound(t *testing.T) {
-	url := slowServer(t, 10*time.Millisecond)
-	g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
-		Concurrency: 1, Rate: 100000, Duration: 300 * time.Millisecond, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	began := time.Now()
-	res, err := g.Run(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if took := time.Since(began); took > 2*time.Second {
-		t.Errorf("a 300ms run took %v", took)
-	}
-	// 100,000/s for 0.3 s is 30,000 sends; at 10 ms each, about 30 were made.
-	if res.Scheduled+res.Unsent != 30000 || res.Unsent < 29000 {
-		t.Errorf("scheduled %d + unsent %d; want 30,000, nearly all unsent", res.Scheduled, res.Unsent)
-	}
-	if res.Late < res.Scheduled-2 {
-		t.Errorf("late %d of %d scheduled; want nearly all late", res.Late, res.Scheduled)
-	}
+	eachClient(t, func(t *testing.T, client loadgen.Client) {
+		url := slowServer(t, 10*time.Millisecond)
+		g, err := loadgen.New(loadgen.Config{Client: client, Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: url,
+			Concurrency: 1, Rate: 100000, Duration: 300 * time.Millisecond, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		began := time.Now()
+		res, err := g.Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(began); took > 2*time.Second {
+			t.Errorf("a 300ms run took %v", took)
+		}
+		// 100,000/s for 0.3 s is 30,000 sends; at 10 ms each, about 30 were made.
+		if res.Scheduled+res.Unsent != 30000 || res.Unsent < 29000 {
+			t.Errorf("scheduled %d + unsent %d; want 30,000, nearly all unsent", res.Scheduled, res.Unsent)
+		}
+		if res.Late < res.Scheduled-2 {
+			t.Errorf("late %d of %d scheduled; want nearly all late", res.Late, res.Scheduled)
+		}
+	})
 }
 
 // In open loop the run lasts its schedule: 10/s for 1 s is 1 s, though the
 // last send is at 0.9 s, so qps is the rate.
 func TestOpenLoopElapsedIsTheSchedule(t *testing.T) {
-	srv := slowServer(t, 0)
-	for _, tc := range []struct {
-		rate     float64
-		d        time.Duration
-		n        int64
-		requests int64
-		elapsed  time.Duration
-	}{
-		{10, time.Second, 0, 10, time.Second},
-		{2, 0, 2, 2, time.Second},
-		{4, 2 * time.Second, 3, 3, 750 * time.Millisecond},
-	} {
-		g, err := loadgen.New(loadgen.Config{Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: srv,
-			Concurrency: 2, Rate: tc.rate, Duration: tc.d, Requests: tc.n, Timeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
+	eachClient(t, func(t *testing.T, client loadgen.Client) {
+		srv := slowServer(t, 0)
+		for _, tc := range []struct {
+			rate     float64
+			d        time.Duration
+			n        int64
+			requests int64
+			elapsed  time.Duration
+		}{
+			{10, time.Second, 0, 10, time.Second},
+			{2, 0, 2, 2, time.Second},
+			{4, 2 * time.Second, 3, 3, 750 * time.Millisecond},
+		} {
+			g, err := loadgen.New(loadgen.Config{Client: client, Protocol: loadgen.HTTP11, Closer: loadgen.CloserNone, Target: srv,
+				Concurrency: 2, Rate: tc.rate, Duration: tc.d, Requests: tc.n, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := g.Run(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Requests != tc.requests || res.Elapsed < tc.elapsed || res.Elapsed > tc.elapsed+200*time.Millisecond {
+				t.Errorf("rate %g, -d %v, -n %d: %d requests in %v; want %d in %v", tc.rate, tc.d, tc.n,
+					res.Requests, res.Elapsed, tc.requests, tc.elapsed)
+			}
 		}
-		res, err := g.Run(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Requests != tc.requests || res.Elapsed < tc.elapsed || res.Elapsed > tc.elapsed+200*time.Millisecond {
-			t.Errorf("rate %g, -d %v, -n %d: %d requests in %v; want %d in %v", tc.rate, tc.d, tc.n,
-				res.Requests, res.Elapsed, tc.requests, tc.elapsed)
-		}
-	}
+	})
 }
 
 // Rates and counts that a run could not honour are refused before it

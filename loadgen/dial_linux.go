@@ -121,24 +121,25 @@ const canCutDial = true
 // was not connecting: not yet (the dial is between its socket options and
 // its connect), or no longer (refused), which the dial ends by itself.
 func cutConnect(c syscall.RawConn) (cut dialCut, retry bool) {
-	err := c.Control(func(fd uintptr) {
-		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
-		if err != nil || info.State == unix.BPF_TCP_CLOSE {
-			retry = true
-			return
-		}
-		if err := unix.Shutdown(int(fd), unix.SHUT_RDWR); err != nil {
-			cut = dialCutUnmade // closed since the look: refused, or reset
-			return
-		}
-		cut = dialCutMade
-		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil &&
-			info.State == unix.BPF_TCP_CLOSE && info.Segs_in == 0 {
-			cut = dialCutUnmade
-		}
-	})
+	err := c.Control(func(fd uintptr) { cut, retry = cutConnectFD(int(fd)) })
 	if err != nil { // the dial has closed the socket: it is over
 		return dialNotCut, false
 	}
 	return cut, retry
+}
+
+// cutConnectFD is cutConnect on the socket fd.
+func cutConnectFD(fd int) (cut dialCut, retry bool) {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil || info.State == unix.BPF_TCP_CLOSE {
+		return dialNotCut, true
+	}
+	if err := unix.Shutdown(fd, unix.SHUT_RDWR); err != nil {
+		return dialCutUnmade, false // closed since the look: refused, or reset
+	}
+	if info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil &&
+		info.State == unix.BPF_TCP_CLOSE && info.Segs_in == 0 {
+		return dialCutUnmade, false
+	}
+	return dialCutMade, false
 }

@@ -27,7 +27,12 @@ type Generator struct {
 	dialers  []net.Dialer
 	nextDial atomic.Uint64
 
+	// The run is driven by workers, a goroutine per connection, or by
+	// event loops; tallies are theirs.
 	workers []*worker
+	loops   []*loop
+	tallies []*tally
+	wakeMu  sync.Mutex // the loops' wake-up descriptors
 	latency *recorder
 	lag     *recorder
 
@@ -112,9 +117,19 @@ func New(cfg Config) (*Generator, error) {
 	}
 	t, _ := ParseTarget(cfg.Target) // Check parsed it
 	g.keepReq, g.lastReq = request(cfg, t)
+	if cfg.Client.Resolve() == ClientEventLoop {
+		if g.loops, err = newLoops(g); err != nil {
+			return nil, err
+		}
+		for _, l := range g.loops {
+			g.tallies = append(g.tallies, &l.tally)
+		}
+		return g, nil
+	}
 	g.workers = make([]*worker, cfg.Concurrency)
 	for i := range g.workers {
 		g.workers[i] = newWorker(g)
+		g.tallies = append(g.tallies, &g.workers[i].tally)
 	}
 	return g, nil
 }
@@ -126,8 +141,8 @@ func (g *Generator) Addr() *net.TCPAddr { return g.addr }
 // call while the generator runs.
 func (g *Generator) Completed() int64 {
 	var n int64
-	for _, w := range g.workers {
-		n += w.completed.Load()
+	for _, t := range g.tallies {
+		n += t.completed.Load()
 	}
 	return n
 }
@@ -164,23 +179,17 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 		defer end.Stop()
 	}
 
-	var ticks chan time.Duration
-	if g.cfg.Rate > 0 {
-		ticks = make(chan time.Duration)
-	}
-	var wg sync.WaitGroup
-	for i, w := range g.workers {
-		wg.Go(func() {
-			defer w.cancel()
-			w.run(wctx[i], ticks)
-		})
-	}
 	timeline := g.keepTimeline()
 	var ps pacerStats
-	if ticks != nil {
-		ps = g.pace(ctx, ticks)
+	if g.loops != nil {
+		var err error
+		if ps, err = g.runLoops(); err != nil {
+			timeline()
+			return nil, err
+		}
+	} else {
+		ps = g.runWorkers(ctx, wctx)
 	}
-	wg.Wait()
 	// context.AfterFunc runs abort in a goroutine of its own: the workers
 	// may all have seen the cancelled context and ended before it has run,
 	// and the result would not say it was interrupted.
@@ -201,6 +210,28 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
+// runWorkers runs the workers, each with its context, to the end of the
+// run, and in open loop the pacer that hands them their sends.
+func (g *Generator) runWorkers(ctx context.Context, wctx []context.Context) pacerStats {
+	var ticks chan time.Duration
+	if g.cfg.Rate > 0 {
+		ticks = make(chan time.Duration)
+	}
+	var wg sync.WaitGroup
+	for i, w := range g.workers {
+		wg.Go(func() {
+			defer w.cancel()
+			w.run(wctx[i], ticks)
+		})
+	}
+	var ps pacerStats
+	if ticks != nil {
+		ps = g.pace(ctx, ticks)
+	}
+	wg.Wait()
+	return ps
+}
+
 // Progress is a run's cumulative counts at a moment.
 type Progress struct {
 	T           time.Duration // since the start
@@ -213,11 +244,11 @@ type Progress struct {
 // generator runs.
 func (g *Generator) Progress() Progress {
 	p := Progress{T: time.Since(g.start)}
-	for _, w := range g.workers {
-		p.Requests += w.completed.Load()
-		p.Connections += w.opened.Load()
-		for c := range w.errors {
-			p.Errors[c] += w.errors[c].Load()
+	for _, t := range g.tallies {
+		p.Requests += t.completed.Load()
+		p.Connections += t.opened.Load()
+		for c := range t.errors {
+			p.Errors[c] += t.errors[c].Load()
 		}
 	}
 	return p
@@ -263,7 +294,13 @@ func (g *Generator) span() time.Duration {
 
 // claim reports whether a closed-loop worker may start a request at now.
 func (g *Generator) claim(ctx context.Context, now time.Time) bool {
-	if g.stopping.Load() || ctx.Err() != nil {
+	return ctx.Err() == nil && g.claimAt(now)
+}
+
+// claimAt reports whether a closed-loop request may start at now: the run
+// is not stopping, its duration not over, its request count not reached.
+func (g *Generator) claimAt(now time.Time) bool {
+	if g.stopping.Load() {
 		return false
 	}
 	if !g.end.IsZero() && !now.Before(g.end) {
@@ -393,6 +430,10 @@ func (g *Generator) cutOff() bool { return g.aborting.Load() || g.ending.Load() 
 // checks cutOff after it sets a deadline, so that one moved here cannot be
 // overwritten unseen.
 func (g *Generator) cutInFlight() {
+	if g.loops != nil {
+		g.wakeLoops() // each loop cuts its own
+		return
+	}
 	past := time.Unix(1, 0)
 	for _, w := range g.workers {
 		if c := w.current.Load(); c != nil {
@@ -419,32 +460,10 @@ func (g *Generator) collect() *Result {
 			res.Sources[i].Addr = a
 		}
 	}
-	for _, w := range g.workers {
-		res.Requests += w.requests
-		res.Connections += w.opened.Load()
-		res.Aborted += w.aborted
-		res.Cut += w.cut
-		for c := range w.errors {
-			res.Errors[c] += w.errors[c].Load()
-			if res.FirstError[c] == "" {
-				res.FirstError[c] = w.firstError[c]
-			}
-		}
-		for i := range res.Sources {
-			res.Sources[i].Connections += w.sourceConns[i]
-			res.Sources[i].NoPort += w.sourceNoPorts[i]
-		}
-		res.Late += w.late
-		for c, n := range w.closeErrors {
-			res.CloseErrors[c] += n
-		}
-		for code, n := range w.statuses {
-			res.StatusCodes[code] += n
-		}
-		res.Closes.add(w.closes)
-		res.ConnLifetime += w.connLifetime
-		if w.lastEnd.After(last) {
-			last = w.lastEnd
+	for _, t := range g.tallies {
+		t.addTo(res)
+		if t.lastEnd.After(last) {
+			last = t.lastEnd
 		}
 	}
 	// The run lasts until its last request ended, and in open loop at

@@ -79,22 +79,24 @@ func TestPacerEndsOnCancelAtAnyRate(t *testing.T) {
 			go func() { io.Copy(io.Discard, c); c.Close() }()
 		}
 	}()
-	g, err := New(Config{Protocol: Connect, Closer: CloserClient, Target: "tcp://" + ln.Addr().String(),
-		Concurrency: 2, Rate: 1000, Duration: time.Second, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.cfg.Rate = 1e19 // past validation, as a rate from before it was bounded
-	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(100*time.Millisecond, cancel)
-	done := make(chan *Result, 1)
-	go func() { res, _ := g.Run(ctx); done <- res }()
-	select {
-	case res := <-done:
-		if !res.Interrupted {
-			t.Errorf("the run was cancelled, but its result does not say it was interrupted")
+	for _, client := range Clients() {
+		g, err := New(Config{Protocol: Connect, Closer: CloserClient, Target: "tcp://" + ln.Addr().String(),
+			Concurrency: 2, Rate: 1000, Duration: time.Second, Timeout: time.Second, Client: client})
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("Run did not return within 3s of its cancellation")
+		g.cfg.Rate = 1e19 // past validation, as a rate from before it was bounded
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		done := make(chan *Result, 1)
+		go func() { res, _ := g.Run(ctx); done <- res }()
+		select {
+		case res := <-done:
+			if !res.Interrupted {
+				t.Errorf("%s: the run was cancelled, but its result does not say it was interrupted", client)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("%s: Run did not return within 3s of its cancellation", client)
+		}
 	}
 }

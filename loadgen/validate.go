@@ -102,6 +102,7 @@ func (c Config) Problems() []FieldError {
 	}
 	c.limitProblems(&p)
 	c.shapeProblems(&p)
+	c.clientProblems(&p)
 	if !c.PortRange.IsZero() && (c.PortRange.Lo == 0 || c.PortRange.Lo > c.PortRange.Hi) {
 		p.add(FieldPortRange, "%s: want LO-HI with 1 <= LO <= HI", c.PortRange)
 	}

@@ -35,7 +35,7 @@ func (e *badResponseError) Unwrap() error { return e.err }
 // worker drives one connection at a time and keeps its own tallies, which
 // the generator sums when the run is over.
 type worker struct {
-	g *Generator
+	tally // with the generator, g
 
 	conn       *net.TCPConn
 	connStart  time.Time
@@ -58,42 +58,21 @@ type worker struct {
 	dialMu  sync.Mutex
 	dialing syscall.RawConn
 	dialCut dialCut
-	// completed, opened and errors are published for progress reports.
-	completed atomic.Int64
-	opened    atomic.Int64
-	errors    [NumErrorClasses]atomic.Int64
 
-	requests    int64
-	aborted     int64
-	cut         int64
-	late        int64
-	closeErrors [NumErrorClasses]int64
-	firstError  [NumErrorClasses]string
-	// Per source address (index of Config.Sources): connections opened,
-	// and connects that found no free port.
-	sourceConns   []int64
-	sourceNoPorts []int64
-	source        int // the source of the connection being dialled
-	statuses      map[int]int64
-	closes        Closes
-	connLifetime  time.Duration
-	lastEnd       time.Time
-	latency       batch
-	lag           batch
+	source  int // the source of the connection being dialled
+	latency batch
+	lag     batch
 }
 
 func newWorker(g *Generator) *worker {
 	br := bufio.NewReaderSize(nil, 4096)
 	w := &worker{
-		g:             g,
-		br:            br,
-		resp:          responseReader{br: br, maxHeader: g.maxHeader, maxBody: g.maxBody},
-		statuses:      make(map[int]int64, 4),
-		latency:       batch{to: g.latency},
-		lag:           batch{to: g.lag},
-		sourceConns:   make([]int64, len(g.cfg.Sources)),
-		sourceNoPorts: make([]int64, len(g.cfg.Sources)),
+		br:      br,
+		resp:    responseReader{br: br, maxHeader: g.maxHeader, maxBody: g.maxBody},
+		latency: batch{to: g.latency},
+		lag:     batch{to: g.lag},
 	}
+	w.tally.init(g)
 	w.wire.init()
 	w.dialers = make([]net.Dialer, len(g.dialers))
 	for i, d := range g.dialers {
@@ -294,12 +273,7 @@ func (w *worker) resetOnAccept(err error, begin time.Time) bool {
 }
 
 // countOpened counts a connection the kernel made.
-func (w *worker) countOpened() {
-	w.opened.Add(1)
-	if len(w.sourceConns) > 0 {
-		w.sourceConns[w.source]++
-	}
-}
+func (w *worker) countOpened() { w.tally.countOpened(w.source) }
 
 // exchange writes an HTTP request and reads the response, and reports
 // whether the server said it will close the connection.
@@ -366,40 +340,8 @@ func (w *worker) shutdownWrite() error {
 	return w.conn.CloseWrite()
 }
 
-// cutOff reports whether err is the generator's cutting off of the
-// requests in flight, or the cancelled context a dial saw before the cut
-// ran.
-func (w *worker) cutOff(err error) bool {
-	return w.g.cutOff() || errors.Is(err, context.Canceled)
-}
-
-// fail counts a failed request; a request cut off by an interruption or
-// the end of the duration is not a failure, but counted as cut off.
-func (w *worker) fail(err error) {
-	if w.cutOff(err) {
-		if w.g.ending.Load() && !w.g.aborting.Load() {
-			w.cut++
-		} else {
-			w.aborted++
-		}
-		return
-	}
-	w.count(Classify(err), err)
-	if errors.Is(err, syscall.EADDRNOTAVAIL) && len(w.sourceNoPorts) > 0 {
-		w.sourceNoPorts[w.source]++
-	}
-}
-
-// count counts a failed request of class, with its error if it has one.
-func (w *worker) count(class ErrorClass, err error) {
-	if w.errors[class].Add(1) == 1 {
-		w.g.markOnset(class)
-	}
-	if err != nil && w.firstError[class] == "" {
-		w.firstError[class] = w.g.describe(err)
-	}
-	w.g.failed.Add(1)
-}
+// fail counts a failed request on the worker's connection.
+func (w *worker) fail(err error) { w.tally.fail(err, w.source) }
 
 // serverClosed reports whether a read's err is the server's close, its
 // FIN (EOF) or its RST, and if so records it and releases the connection.

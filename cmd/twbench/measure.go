@@ -7,6 +7,7 @@ import (
 
 	"github.com/twbench/twbench/agent"
 	"github.com/twbench/twbench/harness"
+	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
 	"github.com/twbench/twbench/sockstat"
@@ -32,6 +33,8 @@ type measureOptions struct {
 	watch []harness.Endpoint
 	// twObject is the size of a TIME_WAIT socket in the kernel.
 	twObject sockstat.TimeWaitObject
+	// client drives the connections (--client).
+	client loadgen.Client
 }
 
 // samplingOff is why an end was not sampled when sampling was turned off.
@@ -51,6 +54,7 @@ func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (re
 		Shard:          opts.shard,
 		Watch:          opts.watch,
 		TimeWaitObject: opts.twObject,
+		Client:         opts.client,
 	}
 	if opts.noSampling {
 		hopts.SamplingOff = samplingOff

@@ -72,6 +72,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
 	noSampling := fs.Bool("no-sampling", false, "no socket-state sampling: the load alone, to measure what sampling costs it")
 	watches := fs.StringArray("watch", nil, watchHelp)
+	client := fs.String("client", "", "what drives the connections: eventloop (epoll, Linux's default) or goroutine (Go's net package)")
 	serverAgent := fs.String("server-agent", "", "read the server end from the twbench agent at this URL (http://host:9911); its token from $TWBENCH_TOKEN")
 	expects := fs.StringArray("expect", nil, "an expectation over every scenario's report, such as 'server.time_wait_per_request > 0.9' (repeatable)")
 	fleet := addFleetFlags(fs)
@@ -83,6 +84,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	outFormat, err := resolveFormat(*format, *output)
 	if err != nil {
 		return err
+	}
+	loadClient, err := loadgen.ParseClient(*client)
+	if err != nil {
+		return usagef("--client %w", err)
 	}
 	if *all && fs.NArg() > 0 {
 		return usagef("run: --all runs every scenario; name scenarios or give --all, not both")
@@ -127,7 +132,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	rep := &report.Report{Schema: report.Schema, Version: version(), Host: host, Runs: []report.Run{}, Shard: plan.info()}
 	opts := measureOptions{progress: !*noProgress && isTerminal(stderr), status: stderr, host: host, agent: agent,
-		noSampling: *noSampling, watch: watched, twObject: sockstat.ReadTimeWaitObject()}
+		noSampling: *noSampling, watch: watched, twObject: sockstat.ReadTimeWaitObject(), client: loadClient}
 	if hostErr != nil {
 		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
 	}
