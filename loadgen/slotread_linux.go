@@ -166,3 +166,116 @@ func (s *slot) stopSlow() {
 		s.slow.stop()
 	}
 }
+
+// read reads the response on.
+func (s *slot) read(now time.Duration) {
+	switch {
+	case s.slow.active:
+		s.slow.resume(now)
+	case s.l.g.cfg.Protocol == TCP:
+		s.readTCP(now)
+	default:
+		s.readHTTP(now)
+	}
+}
+
+// fill reads what has arrived into the buffer, and notes the server's
+// close or error.
+func (s *slot) fill() {
+	if s.r == s.w {
+		s.r, s.w = 0, 0
+	}
+	room := len(s.buf) - s.w
+	n, errno := sysRead(s.fd, s.buf[s.w:])
+	switch {
+	case errno == unix.EAGAIN:
+		s.readable = false
+	case errno != 0:
+		s.rerr = errno
+	case n == 0:
+		s.eof = true
+	default:
+		s.w += n
+		s.readAll(n < room)
+	}
+}
+
+// readAll takes in a read that returned data, all there was if short.
+// epoll says when more comes, unless it has said the server closed: then
+// the next read returns at once. If it said the server's FIN came (and no
+// error), this was the last of the data, and the read that would return
+// 0 is saved; after an error (RST), that read returns it.
+func (s *slot) readAll(short bool) {
+	switch {
+	case !short || s.hup:
+	case s.rdhup:
+		s.eof = true
+	default:
+		s.readable = false
+	}
+}
+
+// canFill reports whether a read may find more.
+func (s *slot) canFill() bool { return s.readable && !s.eof && s.rerr == 0 }
+
+// readHTTP reads an HTTP response. The response reader parses what the
+// buffer holds; a response not all there yet is parsed again from its
+// first byte when more comes. One longer than the buffer is read by the
+// same parse, running as a coroutine (slowParse).
+func (s *slot) readHTTP(now time.Duration) {
+	for {
+		if s.canFill() && s.w < len(s.buf) {
+			s.fill()
+		}
+		err := s.fast.parse()
+		if err != errWouldBlock {
+			s.responseRead(now, err)
+			return
+		}
+		if s.w == len(s.buf) {
+			s.slow.start(now)
+			return
+		}
+		if !s.canFill() {
+			return // until epoll says more has come
+		}
+	}
+}
+
+// readTCP reads a raw TCP response: ResponseSize bytes.
+func (s *slot) readTCP(now time.Duration) {
+	budget := readBudget
+	for s.tcpLeft > 0 {
+		if s.r < s.w {
+			n := min(s.w-s.r, s.tcpLeft)
+			s.r += n
+			s.tcpLeft -= n
+			continue
+		}
+		switch {
+		case s.rerr != 0:
+			s.failRequest(now, s.opError("read", "read", s.rerr))
+			return
+		case s.eof:
+			s.failRequest(now, io.ErrUnexpectedEOF) // the server closed before its response was complete
+			return
+		case !s.readable:
+			return
+		case budget <= 0:
+			s.l.makeReady(s) // the others' turn
+			return
+		}
+		budget -= len(s.buf)
+		s.fill()
+	}
+	s.completed(s.l.now(), false)
+}
+
+// responseRead takes the end of an HTTP response's read.
+func (s *slot) responseRead(now time.Duration, err error) {
+	if err != nil {
+		s.failRequest(now, err)
+		return
+	}
+	s.completed(s.l.now(), s.resp.close)
+}
