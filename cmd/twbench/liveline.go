@@ -111,6 +111,23 @@ func groupDigits(n int64) string {
 // time, the rate its connections to the target closed at, and each end's
 // TIME_WAIT. It returns the function that stops it.
 func (l *liveLine) watching(name string, live harness.Live) (stop func()) {
+	stopTicks := everyTick(func(elapsed time.Duration) {
+		text := fmt.Sprintf("%s %.1f s · %s closed/s", name, elapsed.Seconds(),
+			groupDigits(int64(float64(live.Closed())/elapsed.Seconds())))
+		if tw := timeWaitText(live); tw != "" {
+			text += " · " + tw
+		}
+		l.draw(text)
+	})
+	return func() {
+		stopTicks()
+		l.clear()
+	}
+}
+
+// everyTick calls fn with the time since it started every 200 ms, until
+// the stop it returns is called; stop returns when fn has returned.
+func everyTick(fn func(elapsed time.Duration)) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -123,18 +140,11 @@ func (l *liveLine) watching(name string, live harness.Live) (stop func()) {
 				return
 			case <-tick.C:
 			}
-			elapsed := time.Since(start)
-			text := fmt.Sprintf("%s %.1f s · %s closed/s", name, elapsed.Seconds(),
-				groupDigits(int64(float64(live.Closed())/elapsed.Seconds())))
-			if tw := timeWaitText(live); tw != "" {
-				text += " · " + tw
-			}
-			l.draw(text)
+			fn(time.Since(start))
 		}
 	})
 	return func() {
 		close(done)
 		wg.Wait()
-		l.clear()
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -70,35 +69,21 @@ func (s status) Loading(sc scenario.Scenario, p harness.Progress, live harness.L
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionThrottle(100*time.Millisecond),
 	)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		start := time.Now()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			n := p.Completed()
-			elapsed := time.Since(start)
-			desc := fmt.Sprintf("%s %d req, %.0f/s, %d errors", sc.Name, n, float64(n)/elapsed.Seconds(), p.Failed())
-			if tw := timeWaitText(live); tw != "" {
-				desc += " · " + tw
-			}
-			bar.Describe(desc)
-			if byRequests {
-				_ = bar.Set64(n)
-			} else {
-				_ = bar.Set64(min(elapsed.Milliseconds(), total))
-			}
+	stopTicks := everyTick(func(elapsed time.Duration) {
+		n := p.Completed()
+		desc := fmt.Sprintf("%s %d req, %.0f/s, %d errors", sc.Name, n, float64(n)/elapsed.Seconds(), p.Failed())
+		if tw := timeWaitText(live); tw != "" {
+			desc += " · " + tw
+		}
+		bar.Describe(desc)
+		if byRequests {
+			_ = bar.Set64(n)
+		} else {
+			_ = bar.Set64(min(elapsed.Milliseconds(), total))
 		}
 	})
 	return func() {
-		close(done)
-		wg.Wait()
+		stopTicks()
 		_ = bar.Clear()
 	}
 }
