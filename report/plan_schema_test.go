@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,29 +17,7 @@ import (
 
 const planSchemaFile = "../docs/plan.schema.json"
 
-func compilePlanSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open(planSchemaFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatalf("%s is not JSON: %v", planSchemaFile, err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	url, _ := filepath.Abs(planSchemaFile)
-	if err := c.AddResource(url, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(url)
-	if err != nil {
-		t.Fatalf("%s does not compile: %v", planSchemaFile, err)
-	}
-	return s
-}
+func compilePlanSchema(t *testing.T) *jsonschema.Schema { return compileSchemaFile(t, planSchemaFile) }
 
 // planVariants are plan reports that between them set every key the
 // writer can write: a plan from flags with expectations and notes, the

@@ -17,26 +17,29 @@ import (
 
 const schemaFile = "../docs/report.schema.json"
 
-func compileSchema(t *testing.T) *jsonschema.Schema {
+func compileSchema(t *testing.T) *jsonschema.Schema { return compileSchemaFile(t, schemaFile) }
+
+// compileSchemaFile compiles the JSON schema in file, asserting formats.
+func compileSchemaFile(t *testing.T, file string) *jsonschema.Schema {
 	t.Helper()
-	f, err := os.Open(schemaFile)
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	doc, err := jsonschema.UnmarshalJSON(f)
 	if err != nil {
-		t.Fatalf("%s is not JSON: %v", schemaFile, err)
+		t.Fatalf("%s is not JSON: %v", file, err)
 	}
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
-	url, _ := filepath.Abs(schemaFile)
+	url, _ := filepath.Abs(file)
 	if err := c.AddResource(url, doc); err != nil {
 		t.Fatal(err)
 	}
 	s, err := c.Compile(url)
 	if err != nil {
-		t.Fatalf("%s does not compile: %v", schemaFile, err)
+		t.Fatalf("%s does not compile: %v", file, err)
 	}
 	return s
 }
