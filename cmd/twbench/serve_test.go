@@ -69,7 +69,22 @@ func TestABAgainstServe(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ab: %v\n%s", err, out)
 	}
-	time.Sleep(300 * time.Millisecond) // the last closes, sampled
+	// The last closes, sampled: wait for a sample taken after them. The
+	// agent stretches its interval to 25 times a sample's cost, so on a
+	// host holding the suite's other TIME_WAIT sockets the next sample may
+	// be a second or more away; a fixed sleep missed it once in CI.
+	closed := time.Now().Add(300 * time.Millisecond)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		last := samples[len(samples)-1].At
+		mu.Unlock()
+		if last.After(closed) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sample from the agent in the 15 s after ab ended (last at %v)", last)
+		}
+	}
 	cancel()
 	wg.Wait()
 
