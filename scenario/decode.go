@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,21 @@ type Catalogue struct {
 	// Default names the scenarios `twbench run` runs when given none; empty
 	// runs them all.
 	Default []string
+	// OnlyByName names the scenarios `twbench run --all` leaves out: they
+	// run when named (network-ceiling takes minutes).
+	OnlyByName []string
+}
+
+// All returns the scenarios `twbench run --all` runs: every one but those
+// that run only by name.
+func (c *Catalogue) All() []Scenario {
+	var out []Scenario
+	for _, s := range c.Scenarios {
+		if !slices.Contains(c.OnlyByName, s.Name) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // DefaultSuite returns the scenarios run when none is named.
@@ -89,7 +105,7 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 	if top.Kind != yaml.MappingNode {
 		return nil, d.at(top, "want a mapping with a \"scenarios\" list, not %s", kindName(top))
 	}
-	var list, suite *yaml.Node
+	var list, suite, byName *yaml.Node
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, v := top.Content[i], top.Content[i+1]
 		switch k.Value {
@@ -105,8 +121,14 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 				continue
 			}
 			suite = v
+		case "only_by_name":
+			if byName != nil {
+				d.add(k, "\"only_by_name\" given twice (first at line %d)", byName.Line)
+				continue
+			}
+			byName = v
 		default:
-			d.add(k, "unknown key %q (want \"scenarios\" or \"default\")", k.Value)
+			d.add(k, "unknown key %q (want \"scenarios\", \"default\" or \"only_by_name\")", k.Value)
 		}
 	}
 	if list == nil {
@@ -131,7 +153,10 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 		cat.Scenarios = append(cat.Scenarios, s)
 	}
 	if suite != nil {
-		cat.Default = d.suite(suite, firstLine)
+		cat.Default = d.names("default", suite, firstLine, "name the scenarios `twbench run` runs, or leave the key out to run them all")
+	}
+	if byName != nil {
+		cat.OnlyByName = d.names("only_by_name", byName, firstLine, "name the scenarios `twbench run --all` leaves out, or leave the key out")
 	}
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
@@ -142,24 +167,25 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 	return cat, nil
 }
 
-// suite decodes the "default" list of scenario names.
-func (d *decoder) suite(n *yaml.Node, defined map[string]int) []string {
+// names decodes a top-level list of scenario names (default,
+// only_by_name); empty says what to do instead of an empty list.
+func (d *decoder) names(key string, n *yaml.Node, defined map[string]int, empty string) []string {
 	if n.Kind != yaml.SequenceNode {
-		d.add(n, "default: want a list of scenario names, not %s", kindName(n))
+		d.add(n, "%s: want a list of scenario names, not %s", key, kindName(n))
 		return nil
 	}
 	if len(n.Content) == 0 {
-		d.add(n, "default: an empty list; name the scenarios `twbench run` runs, or leave the key out to run them all")
+		d.add(n, "%s: an empty list; %s", key, empty)
 		return nil
 	}
 	var names []string
 	for _, item := range n.Content {
 		if item.Kind != yaml.ScalarNode {
-			d.add(item, "default: want scenario names, not %s", kindName(item))
+			d.add(item, "%s: want scenario names, not %s", key, kindName(item))
 			continue
 		}
 		if _, ok := defined[item.Value]; !ok {
-			d.add(item, "default: no scenario %q in this file", item.Value)
+			d.add(item, "%s: no scenario %q in this file", key, item.Value)
 			continue
 		}
 		names = append(names, item.Value)
@@ -268,9 +294,14 @@ func (d *decoder) expect(s *Scenario, v *yaml.Node) {
 
 // Fields lists the keys a scenario may have.
 func Fields() []string {
-	return []string{"name", "description", "protocol", "closer", "target", "concurrency", "rate",
+	fields := []string{"name", "description", "protocol", "closer", "target", "concurrency", "rate",
 		"duration", "requests", "timeout", "sample_interval", "request_size", "response_size",
-		"requests_per_conn", "half_close", "client_port_range", "source", "max_header_bytes", "max_body_bytes", "expect"}
+		"requests_per_conn", "half_close", "client_port_range", "source", "max_header_bytes", "max_body_bytes",
+		"topology"}
+	for _, n := range NamespaceSettings() {
+		fields = append(fields, n.Key)
+	}
+	return append(fields, "proxy", "upstream_keepalive", "expect")
 }
 
 // set sets the field named key from its text, as written in YAML or on
@@ -329,6 +360,12 @@ func (s *Scenario) set(key, text string) error {
 		s.HalfClose, err = parseBool(text)
 	case "client_port_range":
 		s.ClientPortRange = strings.TrimSpace(text)
+	case "topology":
+		s.Topology = strings.TrimSpace(text)
+	case "proxy":
+		s.Proxy, err = parseBool(text)
+	case "upstream_keepalive":
+		s.UpstreamKeepAlive, err = parseBool(text)
 	case "source":
 		s.Sources = nil
 		for _, a := range strings.Split(text, ",") {
@@ -340,6 +377,9 @@ func (s *Scenario) set(key, text string) error {
 			err = errors.New("no address: want one or more, separated by commas")
 		}
 	default:
+		if s.setNamespace(key, text) == nil {
+			break
+		}
 		return fmt.Errorf("unknown key %q%s (want one of %s)", key, suggest(key), strings.Join(Fields(), ", "))
 	}
 	if err != nil {
