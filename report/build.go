@@ -65,6 +65,14 @@ type Input struct {
 	// nil: the load's figures come from the command's summary and the
 	// kernel.
 	Watch *WatchInput
+	// Topology, if set, says the run was in private namespaces; Host is
+	// then the client namespace's settings. ServerHost and ServerCounters,
+	// if set, are the server's namespace's, when it had one of its own.
+	Topology       *Topology
+	ServerHost     *sockstat.Host
+	ServerCounters sockstat.Counters
+	// CPU are the process's CPU times, sampled over the load.
+	CPU []CPUSample
 }
 
 // TailCut is how much of the sampling after the load an interruption
@@ -180,6 +188,18 @@ func Build(in Input) Run {
 			return &s.Server, s.ServerNewTimeWait
 		})
 	}
+	if in.Topology != nil {
+		r.Topology, r.Host = in.Topology, namespaceHost(in.Host)
+	}
+	if in.ServerHost != nil && in.Remote == nil {
+		r.Server.Source, r.Server.Host = SourceNamespace, in.ServerHost
+		if in.ServerCounters != nil {
+			r.Server.KernelCounters = map[string]int64(in.ServerCounters)
+		}
+	}
+	if in.Watch == nil {
+		r.CPU = loadCPU(in.CPU, res.Start, res.Elapsed)
+	}
 	r.Client.TimeWaitHolders = holders(in.ClientHolders, HoldersLocal, res.Start)
 	if in.Remote == nil {
 		r.Server.TimeWaitHolders = holders(in.ServerHolders, HoldersRemote, res.Start)
@@ -239,7 +259,7 @@ func Build(in Input) Run {
 		r.Notes = append(r.Notes, note)
 	}
 	var exNotes []string
-	r.Exhaustion, exNotes = exhaustion(res, time.Duration(in.Scenario.Duration), &r.Ports)
+	r.Exhaustion, exNotes = exhaustion(res, time.Duration(in.Scenario.Duration), &r.Ports, in.CPU)
 	r.Notes = append(r.Notes, exNotes...)
 	if note := closerNote(in.Scenario, res.Closes); note != "" {
 		r.Notes = append(r.Notes, note)
