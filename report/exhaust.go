@@ -162,9 +162,14 @@ func exhaustion(res *loadgen.Result, duration time.Duration, p *Ports, cpu []CPU
 			p.ConnectionsPerRequest > 0 && onset.T.Seconds() < hold {
 			// No port was held for its full time yet when the first
 			// error came: what had been used by then was all there was.
-			m := round(float64(onset.Connections)/(hold*p.ConnectionsPerRequest), 1)
-			e.MeasuredCeiling = &m
+			m := float64(onset.Connections) / (hold * p.ConnectionsPerRequest)
+			shown := round(m, 1)
+			if m < 100 {
+				shown = round(m, 2)
+			}
+			e.MeasuredCeiling = &shown
 			if *ceil > 0 {
+				// Against the ceiling as printed: the settings' prediction.
 				r := round(m / *ceil, 3)
 				e.MeasuredRatio = &r
 			}

@@ -184,18 +184,27 @@ func tableRows(runs []Run) []row {
 		}
 		return strconv.FormatFloat(*r.TimeWaitSeconds, 'f', 1, 64) + " s (measured)"
 	})
+	// Under a topology the counters are the client's namespace's, and a
+	// server in a namespace of its own has its own.
+	where := "host"
+	if slices.ContainsFunc(runs, func(r Run) bool { return r.Topology != nil }) {
+		where = "host or client ns"
+	}
+	serverNS := slices.ContainsFunc(runs, func(r Run) bool { return r.Server.Source == SourceNamespace })
 	for _, k := range []string{"TW", "TWRecycled", "TCPTimeWaitOverflow"} {
 		label := "kernel " + k
 		if k == "TW" {
-			label = "kernel TW (created, host)"
+			label = "kernel TW (created, " + where + ")"
 		}
-		add(label, func(r *Run) string {
-			v, ok := r.KernelCounters[k]
-			if !ok {
-				return "-"
-			}
-			return commas(v)
-		})
+		add(label, func(r *Run) string { return counterCell(r.KernelCounters, k) })
+		if serverNS {
+			add("server ns "+k, func(r *Run) string {
+				if r.Server.Source != SourceNamespace {
+					return "-"
+				}
+				return counterCell(r.Server.KernelCounters, k)
+			})
+		}
 	}
 	return rows
 }
@@ -356,4 +365,13 @@ func topologyCell(r *Run) string {
 		return r.Topology.Name + " (user namespace)"
 	}
 	return r.Topology.Name
+}
+
+// counterCell is a kernel counter's change, or "-" when not read.
+func counterCell(c map[string]int64, k string) string {
+	v, ok := c[k]
+	if !ok {
+		return "-"
+	}
+	return commas(v)
 }

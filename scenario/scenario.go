@@ -215,7 +215,7 @@ func (s *Scenario) Validate() []FieldError {
 		}
 		seen[a] = text
 	}
-	errs = append(errs, s.topologyProblems()...)
+	errs = append(errs, s.TopologyProblems()...)
 	return append(errs, s.workload().Problems()...)
 }
 

@@ -154,9 +154,10 @@ func (s *Scenario) namespacePorts() loadgen.PortRange {
 	return DefaultNamespacePorts
 }
 
-// topologyProblems returns what is wrong with the scenario's topology,
-// its namespace settings and its proxy.
-func (s *Scenario) topologyProblems() []FieldError {
+// TopologyProblems returns what is wrong with the scenario's topology,
+// its namespace settings and its proxy: Validate's part that watch's
+// flags share.
+func (s *Scenario) TopologyProblems() []FieldError {
 	var errs []FieldError
 	add := func(field, format string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Err: fmt.Errorf(format, args...)})

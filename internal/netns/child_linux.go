@@ -40,8 +40,10 @@ type Child struct {
 }
 
 // StartChild starts cmd as a Child, with a user namespace when userns is
-// set (root inside, mapped to this process's user and group). What cmd's
-// SysProcAttr already says (Setpgid) is kept.
+// set (root inside, mapped to this process's user and group), in a
+// process group of its own: the terminal's Ctrl-C reaches the caller
+// alone, which passes it on once. What cmd's SysProcAttr already says is
+// kept.
 func StartChild(cmd *exec.Cmd, userns bool) (*Child, error) {
 	attr := cmd.SysProcAttr
 	if attr == nil {
@@ -49,6 +51,7 @@ func StartChild(cmd *exec.Cmd, userns bool) (*Child, error) {
 	}
 	attr.Cloneflags |= syscall.CLONE_NEWNET | syscall.CLONE_NEWPID
 	attr.Pdeathsig = syscall.SIGKILL
+	attr.Setpgid = true
 	if userns {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
