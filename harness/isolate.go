@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twbench/twbench/internal/netns"
+	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/report"
 	"github.com/twbench/twbench/scenario"
 	"github.com/twbench/twbench/sockstat"
@@ -47,6 +48,7 @@ type JobOptions struct {
 	Offset      time.Duration    `json:"offset,omitempty"`
 	Shard       *report.RunShard `json:"shard,omitempty"`
 	Watch       []Endpoint       `json:"watch,omitempty"`
+	Client      loadgen.Client   `json:"client,omitempty"`
 }
 
 // WatchJob is a WatchSpec as it travels to the child: the command's
@@ -230,7 +232,7 @@ func runJob(ctx context.Context, job Job, opts Options, stdio Stdio) jobResult {
 	o := job.Options
 	opts.network = n
 	opts.Notes, opts.SamplingOff, opts.Tail = o.Notes, o.SamplingOff, o.Tail
-	opts.StartAt, opts.Offset, opts.Shard, opts.Watch = o.StartAt, o.Offset, o.Shard, o.Watch
+	opts.StartAt, opts.Offset, opts.Shard, opts.Watch, opts.Client = o.StartAt, o.Offset, o.Shard, o.Watch, o.Client
 	host, herr := sockstat.ReadHost()
 	if herr != nil {
 		opts.Notes = append(opts.Notes, "the namespace's settings not read: "+herr.Error())

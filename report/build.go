@@ -220,9 +220,15 @@ func Build(in Input) Run {
 	if n := len(in.Samples); n > 0 {
 		r.Sampling = sampling(in.Samples, time.Duration(in.Scenario.SampleInterval))
 		if r.Sampling.MeanIntervalS > 1.5*r.Sampling.IntervalS {
+			// The kernel walks every socket of the namespace the sampler
+			// is in: the host's, or a topology's own.
+			where := "on the host"
+			if in.Topology != nil {
+				where = "in the run's namespace"
+			}
 			r.Notes = append(r.Notes, fmt.Sprintf(
-				"sampling slowed to every %s on average: a sample took up to %.1f ms (the kernel walks every socket on the host), and the sampler keeps itself under 5%% of a core",
-				time.Duration(r.Sampling.MeanIntervalS*float64(time.Second)).Round(time.Millisecond), r.Sampling.MaxCostMS))
+				"sampling slowed to every %s on average: a sample took up to %.1f ms (the kernel walks every socket %s), and the sampler keeps itself under 5%% of a core",
+				time.Duration(r.Sampling.MeanIntervalS*float64(time.Second)).Round(time.Millisecond), r.Sampling.MaxCostMS, where))
 		}
 	}
 	for i := range in.Watched {

@@ -91,7 +91,7 @@ func topologyError(err error) error {
 func measureIsolated(ctx context.Context, sc scenario.Scenario, opts measureOptions) (report.Run, error) {
 	job := harness.Job{Topology: sc.TopologyName(), Sysctls: sc.Sysctls(), UserNamespace: netns.NeedsUserNamespace(),
 		Scenario: &sc, Options: harness.JobOptions{Notes: opts.notes, StartAt: opts.startAt, Offset: opts.offset,
-			Shard: opts.shard, Watch: opts.watch}}
+			Shard: opts.shard, Watch: opts.watch, Client: opts.client}}
 	if opts.noSampling {
 		job.Options.SamplingOff = samplingOff
 	}
