@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,9 @@ import (
 type Endpoint struct {
 	Name string
 	Addr netip.AddrPort
+	// inServer says both its ends are in the server's namespace (the
+	// built-in proxy's upstream): it is sampled there alone.
+	inServer bool
 }
 
 // EndTimeWait is one end's TIME_WAIT count in its latest sample, for a
@@ -63,9 +67,16 @@ type ends struct {
 
 // endpoint is one address whose two ends are sampled here.
 type endpoint struct {
-	name    string // "" for the target
-	addr    string
-	sampler *sockstat.Sampler // nil: not sampled
+	name string // "" for the target
+	addr string
+	// samplers sample it, one in each namespace of the run (a topology's
+	// client and server namespaces); none: not sampled. Its sample is the
+	// sum of theirs: a socket is in one namespace only.
+	samplers []*sockstat.Sampler
+	// clientFrom and serverFrom are the samplers whose part of the last
+	// sample held the most TIME_WAIT at each end: those that name their
+	// holders.
+	clientFrom, serverFrom int
 
 	// Guarded by ends.mu.
 	samples                          []report.Sample
@@ -88,8 +99,12 @@ type endsConfig struct {
 	samplingOff string       // if set, sample nothing, for this reason
 	agent       *agent.Client
 	watch       []Endpoint
-	// netns, if set, is where the samplers are opened.
-	netns Netns
+	// places are the namespaces each endpoint is sampled in, nil for the
+	// process's own, the server's last; none is the process's own alone.
+	places []Netns
+	// inside says every endpoint is in the run's private namespaces: none
+	// is "not on this host".
+	inside bool
 }
 
 // startEnds opens the samplers; none samples yet but the agent's stream,
@@ -102,19 +117,23 @@ func startEnds(ctx context.Context, cfg endsConfig, progress Progress) *ends {
 		target.clientUnsampled, target.serverUnsampled = cfg.noTarget, cfg.noTarget
 	default:
 		target.addr = cfg.target.String()
-		e.open(target, cfg, cfg.target)
-		if target.sampler != nil {
-			target.sampler.SplitBySource(cfg.sources)
+		e.open(target, cfg, cfg.target, cfg.places)
+		for _, s := range target.samplers {
+			s.SplitBySource(cfg.sources)
 		}
-		if target.sampler != nil && !cfg.builtin && !sockstat.IsLocalAddr(cfg.target.Addr()) {
+		if target.sampled() && !cfg.builtin && !cfg.inside && !sockstat.IsLocalAddr(cfg.target.Addr()) {
 			target.serverUnsampled = "the target " + cfg.target.String() + " is not on this host"
 		}
 	}
 	e.points = append(e.points, target)
 	for _, w := range cfg.watch {
 		p := &endpoint{name: w.Name, addr: w.Addr.String()}
-		e.open(p, cfg, w.Addr)
-		if p.sampler != nil && !w.Addr.Addr().IsUnspecified() && !sockstat.IsLocalAddr(w.Addr.Addr()) {
+		places := cfg.places
+		if w.inServer && len(places) > 1 {
+			places = places[len(places)-1:]
+		}
+		e.open(p, cfg, w.Addr, places)
+		if p.sampled() && !cfg.inside && !w.Addr.Addr().IsUnspecified() && !sockstat.IsLocalAddr(w.Addr.Addr()) {
 			p.serverUnsampled = "the endpoint " + w.Addr.String() + " is not on this host"
 		}
 		e.points = append(e.points, p)
@@ -125,23 +144,103 @@ func startEnds(ctx context.Context, cfg endsConfig, progress Progress) *ends {
 	return e
 }
 
-// open opens an endpoint's sampler, or says why it is not sampled.
-func (e *ends) open(p *endpoint, cfg endsConfig, addr netip.AddrPort) {
+// open opens an endpoint's samplers, or says why it is not sampled.
+func (e *ends) open(p *endpoint, cfg endsConfig, addr netip.AddrPort, places []Netns) {
 	if cfg.samplingOff != "" {
 		p.clientUnsampled, p.serverUnsampled = cfg.samplingOff, cfg.samplingOff
 		return
 	}
-	err := inNetns(cfg.netns, func() error {
+	if len(places) == 0 {
+		places = []Netns{nil}
+	}
+	for _, ns := range places {
+		var s *sockstat.Sampler
 		var err error
-		p.sampler, err = sockstat.NewSampler(addr)
-		return err
-	})
-	if err != nil {
-		p.sampler = nil
-		p.clientUnsampled, p.serverUnsampled = err.Error(), err.Error()
-		if !errors.Is(err, errors.ErrUnsupported) {
-			e.notes = append(e.notes, "socket states not sampled: "+err.Error())
+		if ns == nil {
+			s, err = sockstat.NewSampler(addr)
+		} else {
+			s, err = sockstat.NewSamplerIn(addr, ns.Do)
 		}
+		if err != nil {
+			p.close()
+			p.samplers = nil
+			p.clientUnsampled, p.serverUnsampled = err.Error(), err.Error()
+			if !errors.Is(err, errors.ErrUnsupported) {
+				e.notes = append(e.notes, "socket states not sampled: "+err.Error())
+			}
+			return
+		}
+		p.samplers = append(p.samplers, s)
+	}
+}
+
+// sampled reports whether the endpoint is sampled.
+func (p *endpoint) sampled() bool { return len(p.samplers) > 0 }
+
+// sample takes a sample of each of the endpoint's samplers and adds them
+// up: its sockets are in one namespace or another, never in two. The
+// sample's time is the first's, its cost the sum.
+func (p *endpoint) sample() (sockstat.Sample, error) {
+	var out sockstat.Sample
+	var clientTW, serverTW uint32
+	for i, s := range p.samplers {
+		smp, err := s.Sample()
+		if err != nil {
+			return sockstat.Sample{}, err
+		}
+		if c := smp.Client[sockstat.TimeWait]; i == 0 || c > clientTW {
+			p.clientFrom, clientTW = i, c
+		}
+		if c := smp.Server[sockstat.TimeWait]; i == 0 || c > serverTW {
+			p.serverFrom, serverTW = i, c
+		}
+		if i == 0 {
+			out = smp
+			continue
+		}
+		addCounts(&out.Client, &smp.Client)
+		addCounts(&out.Server, &smp.Server)
+		for j := range min(len(out.BySource), len(smp.BySource)) {
+			addCounts(&out.BySource[j], &smp.BySource[j])
+		}
+		out.ClientNewTimeWait += smp.ClientNewTimeWait
+		out.ServerNewTimeWait += smp.ServerNewTimeWait
+		out.MaxTimeWaitLeft = max(out.MaxTimeWaitLeft, smp.MaxTimeWaitLeft)
+		out.Cost += smp.Cost
+	}
+	return out, nil
+}
+
+func addCounts(to, c *sockstat.Counts) {
+	for s := range c {
+		to[s] += c[s]
+	}
+}
+
+// holders returns the addresses that held each end's TIME_WAIT in the
+// last sample, from the namespace that held most of them.
+func (p *endpoint) holders() (client, server sockstat.TimeWaitHolders) {
+	client, _ = p.samplers[p.clientFrom].Holders()
+	_, server = p.samplers[p.serverFrom].Holders()
+	return client, server
+}
+
+// notes are what the samplers say of how they sampled, each once.
+func (p *endpoint) notes() []string {
+	var out []string
+	for _, s := range p.samplers {
+		for _, n := range s.Notes() {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func (p *endpoint) close() {
+	for _, s := range p.samplers {
+		s.Close()
 	}
 }
 
@@ -161,7 +260,7 @@ func (e *ends) record(p *endpoint, s sockstat.Sample) {
 	}
 	client, server := s.Client[sockstat.TimeWait], s.Server[sockstat.TimeWait]
 	if client > 0 && client >= p.clientPeak || server > 0 && server >= p.serverPeak {
-		c, sv := p.sampler.Holders()
+		c, sv := p.holders()
 		if client > 0 && client >= p.clientPeak {
 			p.clientPeak, p.clientHolders = client, &report.HoldersAt{At: s.At, TimeWaitHolders: c}
 		}
@@ -181,7 +280,7 @@ func (e *ends) note(msg string) {
 func (e *ends) sampled() []*endpoint {
 	var out []*endpoint
 	for _, p := range e.points {
-		if p.sampler != nil {
+		if p.sampled() {
 			out = append(out, p)
 		}
 	}
@@ -196,7 +295,7 @@ func (e *ends) baseline(ctx context.Context) {
 		e.remote.waitFirst(ctx)
 	}
 	for _, p := range e.sampled() {
-		if s, err := p.sampler.Sample(); err == nil {
+		if s, err := p.sample(); err == nil {
 			e.record(p, s)
 		} else {
 			e.note("no baseline sample: " + err.Error())
@@ -212,7 +311,7 @@ func (e *ends) follow() (stop func()) {
 	var wg sync.WaitGroup
 	for _, p := range e.sampled() {
 		wg.Go(func() {
-			if err := p.sampler.Run(ctx, e.interval, func(s sockstat.Sample) { e.record(p, s) }); err != nil {
+			if err := sockstat.RunSampling(ctx, e.interval, p.sample, func(s sockstat.Sample) { e.record(p, s) }); err != nil {
 				e.note("sampling stopped early: " + err.Error())
 			}
 		})
@@ -234,7 +333,7 @@ func (e *ends) tail(ctx context.Context, d time.Duration) (sampled time.Duration
 	}
 	stop()
 	for _, p := range e.sampled() {
-		if s, err := p.sampler.Sample(); err == nil {
+		if s, err := p.sample(); err == nil {
 			e.record(p, s)
 		}
 	}
@@ -279,7 +378,7 @@ func (e *ends) stop() {
 			e.rem = e.remote.stop()
 		}
 		for _, p := range e.sampled() {
-			p.sampler.Close()
+			p.close()
 		}
 	})
 }
@@ -301,8 +400,6 @@ func (e *ends) fill(in *report.Input) {
 		})
 	}
 	in.Notes = append(in.Notes, e.notes...)
-	if t.sampler != nil {
-		in.Notes = append(in.Notes, t.sampler.Notes()...)
-	}
+	in.Notes = append(in.Notes, t.notes()...)
 	in.Remote = e.rem
 }

@@ -3,6 +3,9 @@ package harness
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/twbench/twbench/agent"
@@ -51,11 +54,17 @@ type Options struct {
 	TimeWaitObject sockstat.TimeWaitObject
 	// Netns, if set, is the network namespace the run's sockets are in:
 	// Watch opens its samplers, reads the kernel's counters, starts the
-	// built-in target and the command inside it. Measure does not use it
-	// yet: its load would have to dial from inside too.
+	// built-in target and the command inside it. Measure does not use it:
+	// its load dials from whichever thread runs it, in the process's own
+	// namespace; a load in private namespaces runs in a child process
+	// whose own namespace is the client's (Isolate).
 	Netns Netns
 	// Client drives the load's connections; the default is loadgen's.
 	Client loadgen.Client
+
+	// network is the private network of a job Isolate runs: set in the
+	// child process only (RunJob).
+	network *network
 }
 
 // Netns is a network namespace of the run's own; *netns.Namespace is
@@ -150,14 +159,18 @@ type run struct {
 	observer Observer
 	in       report.Input
 
-	srv  target.Instance // the built-in target; nil for another
-	cfg  loadgen.Config
-	gen  *loadgen.Generator
-	ends *ends
+	srv target.Instance // the built-in target; nil for another
+	// upstream is the built-in proxy's upstream target; nil without one.
+	upstream target.Instance
+	cfg      loadgen.Config
+	gen      *loadgen.Generator
+	ends     *ends
 	// before are the kernel's counters before the load, and beforeErr why
-	// they could not be read.
-	before    sockstat.Counters
-	beforeErr error
+	// they could not be read; serverBefore, the server's namespace's, when
+	// it has one of its own.
+	before       sockstat.Counters
+	beforeErr    error
+	serverBefore sockstat.Counters
 }
 
 func newRun(sc scenario.Scenario, opts Options) *run {
@@ -189,17 +202,25 @@ func (r *run) close() {
 	if r.srv != nil {
 		r.srv.Close()
 	}
+	if r.upstream != nil {
+		r.upstream.Close()
+	}
 }
 
-// startTarget starts the built-in target if the scenario has no target.
+// startTarget starts the built-in target if the scenario has no target,
+// with the built-in proxy in front of it if the scenario asks, whose
+// upstream is then watched.
 func (r *run) startTarget() error {
 	if r.sc.Target == "" {
-		srv, err := startBuiltin(r.sc)
+		b, err := startBuiltin(r.sc, r.opts.network)
 		if err != nil {
 			return err
 		}
-		r.srv = srv
-		r.in.Target, r.in.Builtin = srv.URL(), true
+		r.srv, r.upstream = b.front, b.upstream
+		r.in.Target, r.in.Builtin = b.front.URL(), true
+		if b.upstream != nil {
+			r.opts.Watch = append(slices.Clip(r.opts.Watch), upstreamEndpoint(r.opts.Watch, b.upstream))
+		}
 	}
 	if note := r.opts.Files.Note(r.sc, r.in.Builtin); note != "" {
 		r.in.Notes = append(r.in.Notes, note)
@@ -207,13 +228,64 @@ func (r *run) startTarget() error {
 	return nil
 }
 
-// startBuiltin starts the built-in target for sc.
-func startBuiltin(sc scenario.Scenario) (target.Instance, error) {
-	tcp, cfg := sc.BuiltinTarget()
-	if tcp {
-		return target.StartTCP("127.0.0.1:0", cfg)
+// builtin is the built-in target of a run: the server the load
+// connects to, and with the proxy, the proxy's upstream.
+type builtin struct {
+	front, upstream target.Instance
+}
+
+// startBuiltin starts the built-in target for sc: on 127.0.0.1, or in a
+// private network on the server's address and a fixed port, below any
+// ephemeral range (privateTargetPort). With the proxy, its upstream
+// listens on the server's loopback, beside it.
+func startBuiltin(sc scenario.Scenario, n *network) (builtin, error) {
+	front, upstream := "127.0.0.1:0", "127.0.0.1:0"
+	if n != nil {
+		front = netip.AddrPortFrom(n.serverAddr, privateTargetPort).String()
+		upstream = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), privateUpstreamPort).String()
 	}
-	return target.Start(cfg.Policy, target.RequestsPerConn(cfg.RequestsPerConn))
+	var b builtin
+	err := n.inServer(func() error {
+		var err error
+		tcp, cfg := sc.BuiltinTarget()
+		switch {
+		case tcp:
+			b.front, err = target.StartTCP(front, cfg)
+			return err
+		case !sc.Proxy:
+			b.front, err = target.StartOn(front, cfg.Policy, target.RequestsPerConn(cfg.RequestsPerConn))
+			return err
+		}
+		if b.upstream, err = target.StartOn(upstream, target.KeepAlive); err != nil {
+			return err
+		}
+		var d net.Dialer
+		pc := target.ProxyConfig{Policy: cfg.Policy, RequestsPerConn: cfg.RequestsPerConn,
+			Upstream: b.upstream.Addr().String(), UpstreamKeepAlive: sc.UpstreamKeepAlive, Dial: d.DialContext}
+		if n != nil && n.dialer != nil {
+			pc.Dial = n.dialer.DialContext
+		}
+		if b.front, err = target.StartProxy(front, pc); err != nil {
+			b.upstream.Close()
+			b.upstream = nil
+		}
+		return err
+	})
+	return b, err
+}
+
+// upstreamName is the name the proxy's upstream is watched by.
+const upstreamName = "upstream"
+
+// upstreamEndpoint is the proxy's upstream as a watched endpoint: its
+// client end is the proxy's connections, its server end the upstream
+// target's. It is named upstream unless --watch took that name.
+func upstreamEndpoint(watched []Endpoint, up target.Instance) Endpoint {
+	name := upstreamName
+	for slices.ContainsFunc(watched, func(e Endpoint) bool { return e.Name == name }) {
+		name = "proxy-" + name
+	}
+	return Endpoint{Name: name, Addr: up.Addr().AddrPort(), inServer: true}
 }
 
 // newLoad sets up the load against the target; nothing is sent yet.
@@ -246,8 +318,11 @@ func (r *run) startSampling(ctx context.Context) {
 		samplingOff: r.opts.SamplingOff,
 		agent:       r.opts.Agent,
 		watch:       r.opts.Watch,
+		places:      r.opts.network.places(),
+		inside:      r.opts.network != nil,
 	}, r.gen)
 	r.before, r.beforeErr = sockstat.ReadCounters()
+	r.in.ServerHost, r.serverBefore, _ = r.opts.network.serverSide()
 }
 
 // baseline takes the samples before the first connection: TIME_WAIT
@@ -259,7 +334,9 @@ func (r *run) baseline(ctx context.Context) { r.ends.baseline(ctx) }
 func (r *run) load(ctx context.Context) error {
 	stopSampling := r.ends.follow()
 	stopObserving := r.observer.Loading(r.sc, r.gen, r.ends)
+	stopCPU := sampleCPU()
 	res, err := r.gen.Run(ctx)
+	r.in.CPU = stopCPU()
 	stopObserving()
 	stopSampling()
 	if err != nil {
@@ -289,6 +366,12 @@ func (r *run) assemble() report.Run {
 	if r.beforeErr == nil {
 		if after, err := sockstat.ReadCounters(); err == nil {
 			r.in.Counters = after.Sub(r.before)
+		}
+	}
+	r.in.Topology = r.opts.network.describe()
+	if r.serverBefore != nil {
+		if _, after, err := r.opts.network.serverSide(); err == nil {
+			r.in.ServerCounters = after.Sub(r.serverBefore)
 		}
 	}
 	if r.srv != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +101,7 @@ func Watch(ctx context.Context, spec WatchSpec, opts Options) (report.Run, error
 		w.before, w.beforeErr = sockstat.ReadCounters()
 		return nil
 	})
+	w.serverHost, w.serverBefore, _ = opts.network.serverSide()
 	cmd, err := startCommand(opts.Netns, &w.spec)
 	if err != nil {
 		return report.Run{}, err
@@ -122,18 +124,41 @@ type watchRun struct {
 	url      string          // the target's URL, "" for none
 	ends     *ends
 	// before are the kernel's counters before the command, and beforeErr
-	// why they could not be read.
-	before    sockstat.Counters
-	beforeErr error
+	// why they could not be read; serverBefore, the server's namespace's,
+	// when it has one of its own.
+	before       sockstat.Counters
+	beforeErr    error
+	serverBefore sockstat.Counters
+	serverHost   *sockstat.Host
+}
+
+// places are the namespaces the ends are sampled in.
+func (w *watchRun) places() []Netns {
+	if w.opts.network != nil {
+		return w.opts.network.places()
+	}
+	return []Netns{w.opts.Netns}
 }
 
 // startTarget starts the built-in target if the spec asks for one, and
 // works out the target's URL.
 func (w *watchRun) startTarget() error {
 	if w.spec.Serve != nil {
-		err := inNetns(w.opts.Netns, func() error {
+		l := *w.spec.Serve
+		in := func(f func() error) error { return inNetns(w.opts.Netns, f) }
+		if n := w.opts.network; n != nil {
+			// Inside a private network the target listens on the server's
+			// address, on the port asked for or, for any, the target's
+			// fixed port.
+			port := privateTargetPort
+			if _, p, err := net.SplitHostPort(l.Addr); err == nil && p != "0" {
+				port, _ = strconv.Atoi(p)
+			}
+			l.Addr, in = netip.AddrPortFrom(n.serverAddr, uint16(port)).String(), n.inServer
+		}
+		err := in(func() error {
 			var err error
-			w.srv, err = w.spec.Serve.Start()
+			w.srv, err = l.Start()
 			return err
 		})
 		if err != nil {
@@ -161,7 +186,8 @@ func (w *watchRun) startSampling(ctx context.Context) {
 		samplingOff: w.opts.SamplingOff,
 		agent:       w.opts.Agent,
 		watch:       w.opts.Watch,
-		netns:       w.opts.Netns,
+		places:      w.places(),
+		inside:      w.opts.network != nil,
 	}, noProgress{})
 }
 
@@ -182,6 +208,12 @@ func (w *watchRun) assemble(cmd *command, interrupted bool) report.Run {
 		target = w.spec.Target.String()
 	}
 	in.Watch = cmd.result(w.spec.Argv, target, interrupted)
+	in.Topology, in.ServerHost = w.opts.network.describe(), w.serverHost
+	if w.serverBefore != nil {
+		if _, after, err := w.opts.network.serverSide(); err == nil {
+			in.ServerCounters = after.Sub(w.serverBefore)
+		}
+	}
 	w.ends.fill(&in)
 	if w.beforeErr == nil {
 		_ = inNetns(w.opts.Netns, func() error {

@@ -45,9 +45,12 @@ func TestMain(m *testing.M) {
 // requests, each read to the server's EOF, PAUSE apart; "getclose URL N" N HTTP/1.1 requests,
 // each connection closed by the helper once its response is read; "sleep"
 // waits for SIGINT and exits 130; "deaf" ignores SIGINT; "exit N" exits
-// N; "spam N" writes N numbered lines.
+// N; "spam N" writes N numbered lines. "job" and "isolate" are
+// isolateHelper's.
 func helper(mode string, args []string) int {
 	switch mode {
+	case "job", "isolate":
+		return isolateHelper(mode)
 	case "get", "getclose":
 		n, _ := strconv.Atoi(args[1])
 		u, err := url.Parse(args[0])
@@ -235,7 +238,7 @@ func TestWatchEndpoints(t *testing.T) {
 	spec := helperSpec(t, "get", other.URL(), "50")
 	spec.Target = idle.Addr().AddrPort()
 	ep := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(other.Addr().Port))
-	r, err := Watch(context.Background(), spec, Options{Tail: 200 * time.Millisecond, Watch: []Endpoint{{"upstream", ep}}})
+	r, err := Watch(context.Background(), spec, Options{Tail: 200 * time.Millisecond, Watch: []Endpoint{{Name: "upstream", Addr: ep}}})
 	if err != nil {
 		t.Fatal(err)
 	}

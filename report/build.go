@@ -65,6 +65,14 @@ type Input struct {
 	// nil: the load's figures come from the command's summary and the
 	// kernel.
 	Watch *WatchInput
+	// Topology, if set, says the run was in private namespaces; Host is
+	// then the client namespace's settings. ServerHost and ServerCounters,
+	// if set, are the server's namespace's, when it had one of its own.
+	Topology       *Topology
+	ServerHost     *sockstat.Host
+	ServerCounters sockstat.Counters
+	// CPU are the process's CPU times, sampled over the load.
+	CPU []CPUSample
 }
 
 // TailCut is how much of the sampling after the load an interruption
@@ -180,6 +188,18 @@ func Build(in Input) Run {
 			return &s.Server, s.ServerNewTimeWait
 		})
 	}
+	if in.Topology != nil {
+		r.Topology, r.Host = in.Topology, namespaceHost(in.Host)
+	}
+	if in.ServerHost != nil && in.Remote == nil {
+		r.Server.Source, r.Server.Host = SourceNamespace, in.ServerHost
+		if in.ServerCounters != nil {
+			r.Server.KernelCounters = map[string]int64(in.ServerCounters)
+		}
+	}
+	if in.Watch == nil {
+		r.CPU = loadCPU(in.CPU, res.Start, res.Elapsed)
+	}
 	r.Client.TimeWaitHolders = holders(in.ClientHolders, HoldersLocal, res.Start)
 	if in.Remote == nil {
 		r.Server.TimeWaitHolders = holders(in.ServerHolders, HoldersRemote, res.Start)
@@ -200,9 +220,15 @@ func Build(in Input) Run {
 	if n := len(in.Samples); n > 0 {
 		r.Sampling = sampling(in.Samples, time.Duration(in.Scenario.SampleInterval))
 		if r.Sampling.MeanIntervalS > 1.5*r.Sampling.IntervalS {
+			// The kernel walks every socket of the namespace the sampler
+			// is in: the host's, or a topology's own.
+			where := "on the host"
+			if in.Topology != nil {
+				where = "in the run's namespace"
+			}
 			r.Notes = append(r.Notes, fmt.Sprintf(
-				"sampling slowed to every %s on average: a sample took up to %.1f ms (the kernel walks every socket on the host), and the sampler keeps itself under 5%% of a core",
-				time.Duration(r.Sampling.MeanIntervalS*float64(time.Second)).Round(time.Millisecond), r.Sampling.MaxCostMS))
+				"sampling slowed to every %s on average: a sample took up to %.1f ms (the kernel walks every socket %s), and the sampler keeps itself under 5%% of a core",
+				time.Duration(r.Sampling.MeanIntervalS*float64(time.Second)).Round(time.Millisecond), r.Sampling.MaxCostMS, where))
 		}
 	}
 	for i := range in.Watched {
@@ -239,7 +265,7 @@ func Build(in Input) Run {
 		r.Notes = append(r.Notes, note)
 	}
 	var exNotes []string
-	r.Exhaustion, exNotes = exhaustion(res, time.Duration(in.Scenario.Duration), &r.Ports)
+	r.Exhaustion, exNotes = exhaustion(res, time.Duration(in.Scenario.Duration), &r.Ports, in.CPU)
 	r.Notes = append(r.Notes, exNotes...)
 	if note := closerNote(in.Scenario, res.Closes); note != "" {
 		r.Notes = append(r.Notes, note)

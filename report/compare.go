@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/twbench/twbench/scenario"
 )
 
 // A Figure is one number compare looks at, and which way is better.
@@ -244,6 +246,9 @@ func compareRuns(b, h *Run, limits Limits, c *Comparison) ScenarioComparison {
 		{"source", orNone(strings.Join(bs.Sources, ",")), orNone(strings.Join(hs.Sources, ","))},
 		{"target", targetKind(b), targetKind(h)},
 		{"server end", serverEnd(b), serverEnd(h)},
+		{"topology", bs.TopologyName(), hs.TopologyName()},
+		{"namespace settings", namespaceSettingsText(bs), namespaceSettingsText(hs)},
+		{"proxy", proxyText(bs), proxyText(hs)},
 	} {
 		if d.base != d.head {
 			sc.Differs = append(sc.Differs, fmt.Sprintf("%s %s -> %s", d.key, d.base, d.head))
@@ -437,4 +442,27 @@ func writeColumns(b *bytes.Buffer, rows [][]string) {
 		b.WriteString(strings.TrimRight(line.String(), " "))
 		b.WriteByte('\n')
 	}
+}
+
+// namespaceSettingsText lists a scenario's namespace settings, key=value,
+// in the table's order, or "none".
+func namespaceSettingsText(s scenario.Scenario) string {
+	var parts []string
+	for _, n := range scenario.NamespaceSettings() {
+		if v, ok := s.NamespaceSettings[n.Key]; ok {
+			parts = append(parts, n.Key+"="+v)
+		}
+	}
+	return orNone(strings.Join(parts, ","))
+}
+
+// proxyText says whether a scenario had the built-in proxy, and how.
+func proxyText(s scenario.Scenario) string {
+	switch {
+	case !s.Proxy:
+		return "none"
+	case s.UpstreamKeepAlive:
+		return "upstream keep-alive"
+	}
+	return "upstream close"
 }

@@ -41,6 +41,29 @@ type Exhaustion struct {
 	PredictedRate *float64 `json:"predicted_rate"`
 	Regime        string   `json:"regime"`
 	Ratio         *float64 `json:"ratio"`
+
+	// ConnectionsBefore counts the connections made before the first
+	// error: for EADDRNOTAVAIL, before any port could come back, the
+	// ports there were to use.
+	ConnectionsBefore int64 `json:"connections_before"`
+	// MeasuredCeiling is the ceiling derived from what the run measured:
+	// the ports used before the first EADDRNOTAVAIL, each held as long as
+	// a connection holds its port in the regime in force (with the
+	// TIME_WAIT length read from the kernel's timers), per connection per
+	// request. MeasuredRatio is it over the regime's max_sustainable_qps,
+	// the prediction from the settings. Both are null for another error,
+	// when the TIME_WAIT length was not measured, when the client closed
+	// no connection first, and when the first error came so late that
+	// ports may have come back before it.
+	MeasuredCeiling *float64 `json:"measured_ceiling"`
+	MeasuredRatio   *float64 `json:"measured_ratio"`
+	// CPUBefore and CPUAfter are the process's CPU time from the load's
+	// start to the first error and from there to the end of the load, each
+	// with the connection attempts made in it: a connect() that fails
+	// with EADDRNOTAVAIL has first searched the whole port range, in the
+	// kernel. Absent when the CPU time was not sampled.
+	CPUBefore *PhaseCPU `json:"cpu_before,omitempty"`
+	CPUAfter  *PhaseCPU `json:"cpu_after,omitempty"`
 }
 
 // exhaustionClasses are the errors of a resource running out.
@@ -104,7 +127,7 @@ func at(line []loadgen.Progress, t time.Duration, f func(loadgen.Progress) float
 // exhaustion describes each resource that ran out. Rates run from the
 // first error to the end of the load: the duration, when requests that
 // hung on past it (to their timeout) would otherwise stretch the span.
-func exhaustion(res *loadgen.Result, duration time.Duration, p *Ports) (out []Exhaustion, notes []string) {
+func exhaustion(res *loadgen.Result, duration time.Duration, p *Ports, cpu []CPUSample) (out []Exhaustion, notes []string) {
 	line := res.Timeline
 	if len(line) == 0 {
 		return nil, nil
@@ -120,11 +143,14 @@ func exhaustion(res *loadgen.Result, duration time.Duration, p *Ports) (out []Ex
 		if n == 0 || onset.T <= 0 {
 			continue
 		}
-		e := Exhaustion{Error: c.String(), Count: n, FirstS: round(onset.T.Seconds(), 3), Regime: p.MaxSustainableQPS.InForce}
+		e := Exhaustion{Error: c.String(), Count: n, FirstS: round(onset.T.Seconds(), 3), Regime: p.MaxSustainableQPS.InForce,
+			ConnectionsBefore: onset.Connections}
 		if span := (end - onset.T).Seconds(); span > 0 {
 			e.OfferedRate = round((at(line, end, attempts)-attempts(onset))/span, 1)
 			e.ConnectedRate = round((at(line, end, conns)-conns(onset))/span, 1)
 		}
+		e.CPUBefore = phaseCPU(cpu, res.Start, res.Start.Add(onset.T), int64(attempts(onset)))
+		e.CPUAfter = phaseCPU(cpu, res.Start.Add(onset.T), res.Start.Add(end), int64(at(line, end, attempts)-attempts(onset)))
 		ceil, hold := p.MaxSustainableQPS.Network, p.PortHoldS.Network
 		if e.Regime == RegimeLoopback {
 			ceil, hold = p.MaxSustainableQPS.Loopback, p.PortHoldS.Loopback
@@ -132,6 +158,22 @@ func exhaustion(res *loadgen.Result, duration time.Duration, p *Ports) (out []Ex
 		// The wait for a port to come back, without the connection's own
 		// life (a fraction of a millisecond here).
 		wait := max(hold-p.ConnectionLifetimeS, 0)
+		if c == loadgen.ErrAddrNotAvail && ceil != nil && p.TimeWaitMeasured && p.ClientCloseShare > 0 &&
+			p.ConnectionsPerRequest > 0 && onset.T.Seconds() < hold {
+			// No port was held for its full time yet when the first
+			// error came: what had been used by then was all there was.
+			m := float64(onset.Connections) / (hold * p.ConnectionsPerRequest)
+			shown := round(m, 1)
+			if m < 100 {
+				shown = round(m, 2)
+			}
+			e.MeasuredCeiling = &shown
+			if *ceil > 0 {
+				// Against the ceiling as printed: the settings' prediction.
+				r := round(m / *ceil, 3)
+				e.MeasuredRatio = &r
+			}
+		}
 		if ceil != nil && p.ConnectionsPerRequest > 0 {
 			v := round(*ceil*p.ConnectionsPerRequest, 2)
 			e.PredictedRate = &v

@@ -156,13 +156,17 @@ func perRequest(e *End) float64 {
 	return *e.TimeWaitPerRequest
 }
 
-// Details says, a sentence each, what ran out and when, how the
+// Details says, a sentence each, where the ends were (a topology's
+// namespaces and their settings), what ran out and when, how the
 // connections spread over source addresses, and what the built-in target
 // saw of the client's resets.
 func Details(r *Run) []string {
 	var out []string
 	if r.Watch != nil {
 		out = append(out, watchDetails(r))
+	}
+	if r.Topology != nil {
+		out = append(out, topologyParts(r))
 	}
 	for _, end := range namedEnds(r) {
 		if line := holdersLine(end.name, end.e); line != "" {
@@ -198,7 +202,43 @@ func exhaustionLine(r *Run, e *Exhaustion) string {
 			msg += fmt.Sprintf(", measured/predicted %.2f", *e.Ratio)
 		}
 	}
+	if e.MeasuredCeiling != nil {
+		msg += fmt.Sprintf("; measured: %s connections before the first, %.1f%% of the usable ports, each held %s, make a ceiling of %s/s",
+			commas(e.ConnectionsBefore), 100*float64(e.ConnectionsBefore)/float64(max(r.Ports.UsablePorts, 1)),
+			seconds(portHold(r)), commasFloat(*e.MeasuredCeiling, 1))
+		if e.MeasuredRatio != nil {
+			msg += fmt.Sprintf(", %.3f of the %s/s predicted", *e.MeasuredRatio, ceilingText(r))
+		}
+	}
+	if a, b := e.CPUAfter, e.CPUBefore; a != nil && a.SystemUSPerAttempt != nil {
+		msg += fmt.Sprintf("; each connection attempt after it cost %s of system time (%s s in %s attempts)",
+			micros(*a.SystemUSPerAttempt), strconv.FormatFloat(a.SystemS, 'f', 2, 64), commas(a.Attempts))
+		if b != nil && b.SystemUSPerAttempt != nil {
+			msg += fmt.Sprintf(", against %s before it", micros(*b.SystemUSPerAttempt))
+		}
+	}
 	return msg
+}
+
+// ceilingText is the ceiling of the regime in force, as the table prints
+// it.
+func ceilingText(r *Run) string {
+	c := r.Ports.MaxSustainableQPS.Network
+	if r.Ports.MaxSustainableQPS.InForce == RegimeLoopback {
+		c = r.Ports.MaxSustainableQPS.Loopback
+	}
+	if c == nil {
+		return "-"
+	}
+	return commasFloat(*c, 0)
+}
+
+// micros is a time in µs, as ms past a millisecond.
+func micros(us float64) string {
+	if us >= 1000 {
+		return strconv.FormatFloat(us/1000, 'f', 1, 64) + " ms"
+	}
+	return strconv.FormatFloat(us, 'f', 1, 64) + " µs"
 }
 
 func portHold(r *Run) float64 {

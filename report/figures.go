@@ -8,6 +8,7 @@ import (
 	"github.com/expr-lang/expr/types"
 
 	"github.com/twbench/twbench/loadgen"
+	"github.com/twbench/twbench/scenario"
 	"github.com/twbench/twbench/sockstat"
 )
 
@@ -31,8 +32,19 @@ func figurePrototype() map[string]any {
 	r.Scenario.Description, r.Scenario.Target = "-", "-"
 	r.Scenario.RequestSize, r.Scenario.ResponseSize, r.Scenario.RequestsPerConn = 1, 1, 1
 	r.Scenario.HalfClose, r.Scenario.ClientPortRange, r.Scenario.Sources = true, "-", []string{"-"}
+	r.Scenario.Topology, r.Scenario.Proxy, r.Scenario.UpstreamKeepAlive = "-", true, true
+	r.Scenario.NamespaceSettings = map[string]string{}
+	for _, n := range scenario.NamespaceSettings() {
+		r.Scenario.NamespaceSettings[n.Key] = "-"
+	}
 	r.ServerErrors = map[string]int64{"ECONNRESET": 0, "other": 0}
-	r.Exhaustion = []Exhaustion{{}}
+	r.Exhaustion = []Exhaustion{{MeasuredCeiling: &zero, MeasuredRatio: &zero,
+		CPUBefore: &PhaseCPU{SystemUSPerAttempt: &zero}, CPUAfter: &PhaseCPU{SystemUSPerAttempt: &zero}}}
+	r.Topology, r.CPU = &Topology{Name: "-", ClientAddress: "-", ServerAddress: "-"}, &CPU{}
+	r.Host = &sockstat.Host{Kernel: "-", Sysctl: map[string]string{}}
+	for _, name := range sockstat.HostSysctls() {
+		r.Host.Sysctl[name] = ""
+	}
 	r.Ports.PortRangeFrom = "-"
 	r.Ports.Sources = []SourceUse{{}}
 	second := SecondPoint{Errors: map[string]int64{}}
@@ -204,8 +216,8 @@ func nullUnmeasured(m map[string]any, r *Run) {
 			em["new_time_wait"] = nil
 			em["time_wait_memory"] = map[string]any{"peak_bytes": nil, "object_bytes": nil, "slab": nil, "size_from": nil, "reason": nil}
 		}
-		if e.end.Source == "" {
-			// Not read from an agent: no clock, gaps or agent host.
+		if e.end.Source != SourceAgent {
+			// Not read from an agent: no clock.
 			for _, k := range []string{"clock_offset_ms", "clock_rtt_ms"} {
 				em[k] = nil
 			}

@@ -299,6 +299,8 @@ func mergeRun(shards []*shard, i int) (Run, error) {
 		Scenario:       first.Scenario,
 		Target:         first.Target,
 		BuiltinTarget:  first.BuiltinTarget,
+		Topology:       first.Topology,
+		Host:           first.Host,
 		StartedAt:      t0.UTC().Format(time.RFC3339Nano),
 		Errors:         map[string]int64{},
 		StatusCodes:    map[string]int64{},
@@ -336,6 +338,7 @@ func mergeRun(shards []*shard, i int) (Run, error) {
 	m.Sampling = mergeSampling(parts)
 	m.mergePorts(parts, clientGroups, t0, interval)
 	m.Exhaustion = mergeExhaustion(parts, t0, &m.Ports)
+	m.CPU = mergeCPU(parts)
 	m.mergeStart(parts, t0)
 	m.Notes = append(m.Notes, fleetNotes(&m, parts, t0)...)
 	m.Notes = append(m.Notes, shardNotes(parts)...)
@@ -376,4 +379,17 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// mergeCPU adds up the shards' CPU time: each shard is a process of its
+// own. Null unless every shard's was measured.
+func mergeCPU(parts []*part) *CPU {
+	var sum CPU
+	for _, p := range parts {
+		if p.run.CPU == nil {
+			return nil
+		}
+		sum.UserS, sum.SystemS = round(sum.UserS+p.run.CPU.UserS, 3), round(sum.SystemS+p.run.CPU.SystemS, 3)
+	}
+	return &sum
 }

@@ -95,6 +95,17 @@ type Run struct {
 	// was had without twbench's own client; absent for twbench's load.
 	Watch *Watch `json:"watch,omitempty"`
 
+	// Topology says where the two ends were when they were in private
+	// network namespaces, and Host the settings in force in the client's
+	// (the report's host is the machine's); both absent on the host's
+	// network. A server end in a namespace of its own has its settings and
+	// counters in server.host and server.kernel_counters.
+	Topology *Topology      `json:"topology,omitempty"`
+	Host     *sockstat.Host `json:"host,omitempty"`
+	// CPU is the process's CPU time over the load: client, built-in
+	// target and sampler. Absent for a watched command.
+	CPU *CPU `json:"cpu,omitempty"`
+
 	Expectations []Expectation `json:"expectations"`
 	Interrupted  bool          `json:"interrupted,omitempty"`
 	// CutOff counts requests in flight that the run cut off, neither
@@ -167,11 +178,14 @@ type End struct {
 	Series             []Point  `json:"series"`
 
 	// Source is "agent" when a remote `twbench agent` sampled the end, at
-	// AgentURL; absent when it was sampled on this host. The agent's
+	// AgentURL, and "namespace" for a server end sampled in its own private
+	// namespace (topology veth); absent when it was sampled on this host,
+	// or in the client's namespace. The agent's
 	// series is on this host's time axis: ClockOffsetMS is the agent's
 	// clock minus this host's, good to about ClockRTTMS/2. Matched is the
 	// address and port the agent filtered on; Host and KernelCounters are
-	// the agent host's settings and the run's changes in its counters.
+	// the agent host's (or the server namespace's) settings and the run's
+	// changes in its counters.
 	Source         string           `json:"source,omitempty"`
 	AgentURL       string           `json:"agent_url,omitempty"`
 	ClockOffsetMS  *float64         `json:"clock_offset_ms,omitempty"`

@@ -43,6 +43,9 @@ func tableRows(runs []Run) []row {
 		})
 	}
 	add("load", loadCell)
+	if slices.ContainsFunc(runs, func(r Run) bool { return r.Topology != nil }) {
+		add("topology", topologyCell)
+	}
 	add("target", func(r *Run) string {
 		if r.BuiltinTarget {
 			return "built-in " + strings.TrimSuffix(strings.TrimPrefix(r.Target, "http://"), "/")
@@ -141,6 +144,37 @@ func tableRows(runs []Run) []row {
 	add("ports per qps", func(r *Run) string { return seconds(r.Ports.PortsPerQPS) })
 	add("max qps, network", func(r *Run) string { return ceilingCell(r, RegimeNetwork) })
 	add("max qps, loopback", func(r *Run) string { return ceilingCell(r, RegimeLoopback) })
+	if slices.ContainsFunc(runs, func(r Run) bool { return portsRanOut(&r) != nil }) {
+		add("no port (EADDRNOTAVAIL) from", func(r *Run) string {
+			e := portsRanOut(r)
+			if e == nil {
+				return "-"
+			}
+			return strconv.FormatFloat(e.FirstS, 'f', 2, 64) + " s, after " + commas(e.ConnectionsBefore) + " conns"
+		})
+		add("max qps, measured", func(r *Run) string {
+			e := portsRanOut(r)
+			if e == nil || e.MeasuredCeiling == nil {
+				return "-"
+			}
+			cell := rateText(*e.MeasuredCeiling) + "/s"
+			if e.MeasuredRatio != nil {
+				cell += " (" + strconv.FormatFloat(*e.MeasuredRatio, 'f', 3, 64) + " of predicted)"
+			}
+			return cell
+		})
+		add("failed connects, system CPU", func(r *Run) string {
+			e := portsRanOut(r)
+			if e == nil {
+				return "-"
+			}
+			cell := commas(e.Count)
+			if a := e.CPUAfter; a != nil && a.SystemUSPerAttempt != nil {
+				cell += ", " + micros(*a.SystemUSPerAttempt) + " each"
+			}
+			return cell
+		})
+	}
 	add("TIME_WAIT length", func(r *Run) string {
 		if r.TimeWaitSeconds == nil {
 			if r.Ports.TimeWaitFrom != "" {
@@ -150,18 +184,27 @@ func tableRows(runs []Run) []row {
 		}
 		return strconv.FormatFloat(*r.TimeWaitSeconds, 'f', 1, 64) + " s (measured)"
 	})
+	// Under a topology the counters are the client's namespace's, and a
+	// server in a namespace of its own has its own.
+	where := "host"
+	if slices.ContainsFunc(runs, func(r Run) bool { return r.Topology != nil }) {
+		where = "host or client ns"
+	}
+	serverNS := slices.ContainsFunc(runs, func(r Run) bool { return r.Server.Source == SourceNamespace })
 	for _, k := range []string{"TW", "TWRecycled", "TCPTimeWaitOverflow"} {
 		label := "kernel " + k
 		if k == "TW" {
-			label = "kernel TW (created, host)"
+			label = "kernel TW (created, " + where + ")"
 		}
-		add(label, func(r *Run) string {
-			v, ok := r.KernelCounters[k]
-			if !ok {
-				return "-"
-			}
-			return commas(v)
-		})
+		add(label, func(r *Run) string { return counterCell(r.KernelCounters, k) })
+		if serverNS {
+			add("server ns "+k, func(r *Run) string {
+				if r.Server.Source != SourceNamespace {
+					return "-"
+				}
+				return counterCell(r.Server.KernelCounters, k)
+			})
+		}
 	}
 	return rows
 }
@@ -300,4 +343,35 @@ func ceilingCell(r *Run, regime string) string {
 		s += " (in force)"
 	}
 	return s
+}
+
+// portsRanOut is the run's EADDRNOTAVAIL exhaustion, or nil.
+func portsRanOut(r *Run) *Exhaustion {
+	for i := range r.Exhaustion {
+		if r.Exhaustion[i].Error == "EADDRNOTAVAIL" {
+			return &r.Exhaustion[i]
+		}
+	}
+	return nil
+}
+
+// topologyCell names a run's topology, and says when it was made
+// without root.
+func topologyCell(r *Run) string {
+	switch {
+	case r.Topology == nil:
+		return "host"
+	case r.Topology.UserNamespace:
+		return r.Topology.Name + " (user namespace)"
+	}
+	return r.Topology.Name
+}
+
+// counterCell is a kernel counter's change, or "-" when not read.
+func counterCell(c map[string]int64, k string) string {
+	v, ok := c[k]
+	if !ok {
+		return "-"
+	}
+	return commas(v)
 }

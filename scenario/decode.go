@@ -17,48 +17,6 @@ import (
 	"github.com/twbench/twbench/loadgen"
 )
 
-// Catalogue is a set of named scenarios, in the order of their file.
-type Catalogue struct {
-	File      string
-	Scenarios []Scenario
-	// Default names the scenarios `twbench run` runs when given none; empty
-	// runs them all.
-	Default []string
-}
-
-// DefaultSuite returns the scenarios run when none is named.
-func (c *Catalogue) DefaultSuite() []Scenario {
-	if len(c.Default) == 0 {
-		return append([]Scenario(nil), c.Scenarios...)
-	}
-	out := make([]Scenario, 0, len(c.Default))
-	for _, name := range c.Default {
-		if s, ok := c.Lookup(name); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// Lookup returns the scenario called name.
-func (c *Catalogue) Lookup(name string) (Scenario, bool) {
-	for _, s := range c.Scenarios {
-		if s.Name == name {
-			return s, true
-		}
-	}
-	return Scenario{}, false
-}
-
-// Names returns the scenarios' names.
-func (c *Catalogue) Names() []string {
-	names := make([]string, len(c.Scenarios))
-	for i, s := range c.Scenarios {
-		names[i] = s.Name
-	}
-	return names
-}
-
 // Parse decodes a catalogue: a top-level "scenarios" list of mappings. It
 // is strict: an unknown key, a value of the wrong kind or a scenario that
 // does not validate is an error naming file:line, and every problem in the
@@ -89,7 +47,7 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 	if top.Kind != yaml.MappingNode {
 		return nil, d.at(top, "want a mapping with a \"scenarios\" list, not %s", kindName(top))
 	}
-	var list, suite *yaml.Node
+	var list, suite, byName *yaml.Node
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, v := top.Content[i], top.Content[i+1]
 		switch k.Value {
@@ -105,8 +63,14 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 				continue
 			}
 			suite = v
+		case "only_by_name":
+			if byName != nil {
+				d.add(k, "\"only_by_name\" given twice (first at line %d)", byName.Line)
+				continue
+			}
+			byName = v
 		default:
-			d.add(k, "unknown key %q (want \"scenarios\" or \"default\")", k.Value)
+			d.add(k, "unknown key %q (want \"scenarios\", \"default\" or \"only_by_name\")", k.Value)
 		}
 	}
 	if list == nil {
@@ -131,7 +95,10 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 		cat.Scenarios = append(cat.Scenarios, s)
 	}
 	if suite != nil {
-		cat.Default = d.suite(suite, firstLine)
+		cat.Default = d.names("default", suite, firstLine, "name the scenarios `twbench run` runs, or leave the key out to run them all")
+	}
+	if byName != nil {
+		cat.OnlyByName = d.names("only_by_name", byName, firstLine, "name the scenarios `twbench run --all` leaves out, or leave the key out")
 	}
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
@@ -140,31 +107,6 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 		return nil, fmt.Errorf("%s:%d: the scenarios list is empty", file, list.Line)
 	}
 	return cat, nil
-}
-
-// suite decodes the "default" list of scenario names.
-func (d *decoder) suite(n *yaml.Node, defined map[string]int) []string {
-	if n.Kind != yaml.SequenceNode {
-		d.add(n, "default: want a list of scenario names, not %s", kindName(n))
-		return nil
-	}
-	if len(n.Content) == 0 {
-		d.add(n, "default: an empty list; name the scenarios `twbench run` runs, or leave the key out to run them all")
-		return nil
-	}
-	var names []string
-	for _, item := range n.Content {
-		if item.Kind != yaml.ScalarNode {
-			d.add(item, "default: want scenario names, not %s", kindName(item))
-			continue
-		}
-		if _, ok := defined[item.Value]; !ok {
-			d.add(item, "default: no scenario %q in this file", item.Value)
-			continue
-		}
-		names = append(names, item.Value)
-	}
-	return names
 }
 
 // decoder collects every problem in a file.
@@ -268,9 +210,14 @@ func (d *decoder) expect(s *Scenario, v *yaml.Node) {
 
 // Fields lists the keys a scenario may have.
 func Fields() []string {
-	return []string{"name", "description", "protocol", "closer", "target", "concurrency", "rate",
+	fields := []string{"name", "description", "protocol", "closer", "target", "concurrency", "rate",
 		"duration", "requests", "timeout", "sample_interval", "request_size", "response_size",
-		"requests_per_conn", "half_close", "client_port_range", "source", "max_header_bytes", "max_body_bytes", "expect"}
+		"requests_per_conn", "half_close", "client_port_range", "source", "max_header_bytes", "max_body_bytes",
+		"topology"}
+	for _, n := range NamespaceSettings() {
+		fields = append(fields, n.Key)
+	}
+	return append(fields, "proxy", "upstream_keepalive", "expect")
 }
 
 // set sets the field named key from its text, as written in YAML or on
@@ -329,6 +276,12 @@ func (s *Scenario) set(key, text string) error {
 		s.HalfClose, err = parseBool(text)
 	case "client_port_range":
 		s.ClientPortRange = strings.TrimSpace(text)
+	case "topology":
+		s.Topology = strings.TrimSpace(text)
+	case "proxy":
+		s.Proxy, err = parseBool(text)
+	case "upstream_keepalive":
+		s.UpstreamKeepAlive, err = parseBool(text)
 	case "source":
 		s.Sources = nil
 		for _, a := range strings.Split(text, ",") {
@@ -340,6 +293,9 @@ func (s *Scenario) set(key, text string) error {
 			err = errors.New("no address: want one or more, separated by commas")
 		}
 	default:
+		if s.setNamespace(key, text) == nil {
+			break
+		}
 		return fmt.Errorf("unknown key %q%s (want one of %s)", key, suggest(key), strings.Join(Fields(), ", "))
 	}
 	if err != nil {

@@ -428,3 +428,90 @@ func TestParseExpect(t *testing.T) {
 		}
 	}
 }
+
+func TestTopologyKeys(t *testing.T) {
+	cat, err := scenario.Parse("t.yaml", []byte(`
+only_by_name: [slow]
+scenarios:
+  - name: a
+    protocol: http1.1
+    closer: client
+    topology: veth
+    port_range: 40000-40199
+    tw_reuse: 1
+    max_tw_buckets: 1_000
+  - name: p
+    protocol: http1.1
+    topology: veth
+    proxy: true
+    upstream_keepalive: yes
+  - name: slow
+    protocol: http1.1
+`))
+	if err != nil {
+		t.Fatalf("Parse error = %v", err)
+	}
+	a, _ := cat.Lookup("a")
+	want := [][2]string{{"net.ipv4.ip_local_port_range", "40000 40199"}, {"net.ipv4.tcp_tw_reuse", "1"}, {"net.ipv4.tcp_max_tw_buckets", "1000"}}
+	if got := a.Sysctls(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Errorf("Sysctls() = %v; want %v", got, want)
+	}
+	if a.TopologyName() != "veth" || !a.Private() {
+		t.Errorf("topology %q, private %v; want veth, true", a.TopologyName(), a.Private())
+	}
+	if p, _ := cat.Lookup("p"); !p.Proxy || !p.UpstreamKeepAlive {
+		t.Errorf("proxy %v, upstream keep-alive %v; want both", p.Proxy, p.UpstreamKeepAlive)
+	}
+	var all []string
+	for _, s := range cat.All() {
+		all = append(all, s.Name)
+	}
+	if strings.Join(all, ",") != "a,p" {
+		t.Errorf("All() = %v; want a, p: slow runs only by name", all)
+	}
+	var host scenario.Scenario
+	if host.TopologyName() != "host" || host.Private() {
+		t.Errorf("no topology: %q, private %v; want host", host.TopologyName(), host.Private())
+	}
+}
+
+func TestTopologyKeyErrors(t *testing.T) {
+	_, err := scenario.Parse("t.yaml", []byte(`
+only_by_name: [nope]
+scenarios:
+  - name: a
+    topology: mars
+  - name: b
+    tw_reuse: 1
+  - name: c
+    topology: netns
+    port_range: 80-90
+  - name: d
+    topology: veth
+    target: http://127.0.0.1:8080/
+  - name: e
+    topology: netns
+    tw_reuse: 3
+    max_tw_buckets: -1
+  - name: f
+    protocol: tcp
+    proxy: true
+  - name: g
+    upstream_keepalive: true
+`))
+	for _, want := range []string{
+		`t.yaml:2: only_by_name: no scenario "nope"`,
+		`t.yaml:5: scenario "a": topology: "mars": want host, netns, veth`,
+		`t.yaml:7: scenario "b": tw_reuse: sets net.ipv4.tcp_tw_reuse inside a private network namespace, never on the host: give topology netns or veth`,
+		`t.yaml:10: scenario "c": port_range: "80-90": want LO of at least 1024`,
+		`t.yaml:13: scenario "d": target: topology veth runs twbench's built-in target inside its namespaces: give no target`,
+		`t.yaml:16: scenario "e": tw_reuse: "3": want 0, 1, 2`,
+		`t.yaml:17: scenario "e": max_tw_buckets: "-1": want a whole number`,
+		`t.yaml:20: scenario "f": proxy: the built-in proxy speaks HTTP: protocol tcp is not proxied`,
+		`t.yaml:22: scenario "g": upstream_keepalive: is the built-in proxy's: give proxy: true`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse: %v\nwant it to contain %q", err, want)
+		}
+	}
+}

@@ -67,6 +67,18 @@ type Scenario struct {
 	MaxHeaderBytes int   `json:"max_header_bytes,omitempty"`
 	MaxBodyBytes   int64 `json:"max_body_bytes,omitempty"`
 
+	// Topology is where the client and the built-in target run: host
+	// ("", the default), netns or veth (Topologies).
+	Topology string `json:"topology,omitempty"`
+	// NamespaceSettings are sysctls set in the topology's private
+	// namespaces, by their keys (NamespaceSettings), as written.
+	NamespaceSettings map[string]string `json:"namespace_settings,omitempty"`
+	// Proxy puts the built-in reverse proxy between the client and the
+	// built-in target; UpstreamKeepAlive has it reuse its upstream
+	// connections.
+	Proxy             bool `json:"proxy,omitempty"`
+	UpstreamKeepAlive bool `json:"upstream_keepalive,omitempty"`
+
 	// Expect holds the expressions the run's report must satisfy, as
 	// written; the report package compiles and checks them.
 	Expect []Expectation `json:"-"`
@@ -203,14 +215,21 @@ func (s *Scenario) Validate() []FieldError {
 		}
 		seen[a] = text
 	}
+	errs = append(errs, s.TopologyProblems()...)
 	return append(errs, s.workload().Problems()...)
 }
 
 // HostProblems returns the problems only this host can show: a client
 // port range outside local (the host's ip_local_port_range; zero skips
 // that check), a source address the host does not have. s must be valid.
+// In a private topology the range is its namespace's, and source
+// addresses are checked there, when the run starts.
 func (s *Scenario) HostProblems(local loadgen.PortRange) []FieldError {
-	return s.workload().HostProblems(local)
+	w := s.workload()
+	if s.Private() {
+		local, w.Sources = s.namespacePorts(), nil
+	}
+	return w.HostProblems(local)
 }
 
 // workload returns the scenario's workload against its target, or the

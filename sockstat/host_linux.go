@@ -12,8 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ReadHost reads the kernel release and the TCP sysctls of the current
-// network namespace.
+// ReadHost reads the kernel release and the TCP sysctls of the calling
+// thread's network namespace: /proc/sys/net is the reading thread's
+// namespace's, so a goroutine locked to a thread in another namespace
+// (netns.Namespace.Do) reads that one's.
 func ReadHost() (Host, error) {
 	h := Host{Sysctl: make(map[string]string)}
 	var uts unix.Utsname
@@ -41,13 +43,24 @@ func ReadHost() (Host, error) {
 // and closed connections, in the network namespace of the calling thread:
 // /proc/self/net is the main thread's, so a goroutine locked to a thread
 // in another namespace (netns.Namespace.Do) reads that one's through the
-// thread's own /proc entry.
+// thread's own /proc entry. The entry is found through /proc/thread-self,
+// which names the thread as /proc knows it: in a PID namespace of its own
+// (a topology's child process) getpid and gettid give other numbers.
 func ReadCounters() (Counters, error) {
-	tasks, err := procfs.NewFS("/proc/" + strconv.Itoa(os.Getpid()) + "/task")
+	self, err := os.Readlink("/proc/thread-self")
+	if err != nil {
+		return nil, fmt.Errorf("sockstat: find this thread's /proc entry: %w", err)
+	}
+	pid, tid, ok := strings.Cut(self, "/task/")
+	id, err := strconv.Atoi(tid)
+	if !ok || err != nil {
+		return nil, fmt.Errorf("sockstat: find this thread's /proc entry: /proc/thread-self is %q", self)
+	}
+	tasks, err := procfs.NewFS("/proc/" + pid + "/task")
 	if err != nil {
 		return nil, fmt.Errorf("sockstat: open /proc: %w", err)
 	}
-	p, err := tasks.Proc(unix.Gettid())
+	p, err := tasks.Proc(id)
 	if err != nil {
 		return nil, fmt.Errorf("sockstat: open this thread's /proc entry: %w", err)
 	}

@@ -2,6 +2,7 @@ package sockstat
 
 import (
 	"context"
+	"net/netip"
 	"time"
 )
 
@@ -51,6 +52,12 @@ const maxFailures = 3
 // skipped; Run returns nil when ctx ends it, or the error of the last of
 // three failed samples in a row.
 func (s *Sampler) Run(ctx context.Context, interval time.Duration, fn func(Sample)) error {
+	return RunSampling(ctx, interval, s.Sample, fn)
+}
+
+// RunSampling is Run for any way of taking a sample: several samplers'
+// joined, say.
+func RunSampling(ctx context.Context, interval time.Duration, sample func() (Sample, error), fn func(Sample)) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failures := 0
@@ -61,7 +68,7 @@ func (s *Sampler) Run(ctx context.Context, interval time.Duration, fn func(Sampl
 		case <-timer.C:
 		}
 		begin := time.Now()
-		smp, err := s.Sample()
+		smp, err := sample()
 		cost := time.Since(begin)
 		if err != nil {
 			if failures++; failures == maxFailures {
@@ -73,4 +80,22 @@ func (s *Sampler) Run(ctx context.Context, interval time.Duration, fn func(Sampl
 		}
 		timer.Reset(time.Until(begin.Add(NextWait(interval, cost))))
 	}
+}
+
+// NewSamplerIn opens a sampler inside a network namespace: in runs a
+// function there (netns.Namespace.Do), and the sampler samples that
+// namespace's sockets, whichever goroutine takes its samples; after a
+// failed sample it opens its socket there again.
+func NewSamplerIn(target netip.AddrPort, in func(func() error) error) (*Sampler, error) {
+	var s *Sampler
+	err := in(func() error {
+		var err error
+		s, err = NewSampler(target)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.setIn(in)
+	return s, nil
 }

@@ -35,6 +35,9 @@ type Sampler struct {
 	// holders count the last sample's TIME_WAIT sockets by address, for
 	// the client end and the server end.
 	holders [2]*addrTable
+	// in, if set, runs a function in the namespace the sampler samples
+	// (NewSamplerIn), where its socket is opened again after a failure.
+	in func(func() error) error
 }
 
 // SplitBySource makes each sample count the client end's sockets by local
@@ -134,6 +137,23 @@ func openDiagSocket() (int, error) {
 // jiffy (up to 10 ms) plus the walk of a large socket table.
 const timeWaitBandMs = 100
 
+// reopen opens the sampler's socket again, in its namespace.
+func (s *Sampler) reopen() (fd int, err error) {
+	if s.in == nil {
+		return openDiag()
+	}
+	ierr := s.in(func() error {
+		fd, err = openDiag()
+		return nil
+	})
+	if ierr != nil {
+		return -1, ierr
+	}
+	return fd, err
+}
+
+func (s *Sampler) setIn(in func(func() error) error) { s.in = in }
+
 // Notes say what the report should know about how the sampler sampled;
 // on Linux there is nothing to say.
 func (s *Sampler) Notes() []string { return nil }
@@ -156,7 +176,7 @@ func (s *Sampler) Sample() (Sample, error) {
 		return Sample{}, errors.New("sockstat: sampler is closed")
 	}
 	if s.fd < 0 {
-		fd, err := openDiag()
+		fd, err := s.reopen()
 		if err != nil {
 			return Sample{}, err
 		}

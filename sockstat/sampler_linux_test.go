@@ -761,3 +761,55 @@ func TestSampleHolders(t *testing.T) {
 		t.Errorf("server holders %+v: want 127.0.0.1 among them", server.Top)
 	}
 }
+
+// TestSamplerIn: a sampler opened in a namespace samples that namespace's
+// sockets from any goroutine, and opens its socket there again after a
+// failed sample, not in the namespace of the goroutine that sampled.
+func TestSamplerIn(t *testing.T) {
+	ns, err := netns.New()
+	if errors.Is(err, unix.EPERM) {
+		t.Skipf("cannot create a network namespace here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	const port = 7070
+	var ln net.Listener
+	var c, sc net.Conn
+	if err := ns.Do(func() (err error) {
+		if ln, err = net.Listen("tcp4", "127.0.0.1:7070"); err != nil {
+			return err
+		}
+		if c, err = net.Dial("tcp4", "127.0.0.1:7070"); err != nil {
+			return err
+		}
+		sc, err = ln.Accept()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	defer c.Close()
+	defer sc.Close()
+	s, err := NewSamplerIn(netip.AddrPortFrom(netip.IPv4Unspecified(), port), ns.Do)
+	if err != nil {
+		t.Fatalf("NewSamplerIn error = %v", err)
+	}
+	defer s.Close()
+	connected := func(when string) {
+		t.Helper()
+		smp, err := s.Sample()
+		if err != nil {
+			t.Fatalf("%s: Sample error = %v", when, err)
+		}
+		if c, sv := smp.Client[Established], smp.Server[Established]; c != 1 || sv != 1 {
+			t.Errorf("%s: %d client and %d server ends established on port %d; want the namespace's connection, 1 and 1", when, c, sv, port)
+		}
+	}
+	connected("first sample")
+	// A failed sample closes the socket; the next opens it again.
+	unix.Close(s.fd)
+	s.fd = -1
+	connected("after the socket was opened again")
+}

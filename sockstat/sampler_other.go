@@ -33,3 +33,6 @@ func (s *Sampler) SplitBySource(addrs []netip.Addr) {}
 
 // Holders returns nothing on this system.
 func (s *Sampler) Holders() (client, server TimeWaitHolders) { return }
+
+// setIn does nothing: there are no network namespaces here.
+func (s *Sampler) setIn(func(func() error) error) {}

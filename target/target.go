@@ -52,6 +52,9 @@ func RequestsPerConn(n int) Option {
 type Server struct {
 	policy  Policy
 	perConn int
+	// respond writes the response to a request; nil writes Body. The
+	// close policy applies after it either way.
+	respond fasthttp.RequestHandler
 	ln      net.Listener
 	srv     *fasthttp.Server
 	served  chan error
@@ -214,8 +217,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	ctx.SetContentType("text/plain")
-	ctx.SetBodyString(Body)
+	if s.respond != nil {
+		s.respond(ctx)
+	} else {
+		ctx.SetContentType("text/plain")
+		ctx.SetBodyString(Body)
+	}
 	if policy == Reset {
 		// The connection's Close sends the RST.
 		if rc, ok := ctx.Conn().(*resetConn); ok {

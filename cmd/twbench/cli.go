@@ -102,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return mergeCmd(ctx, rest, os.Stdin, stdout)
 	case "plan":
 		return planCmd(ctx, rest, stdout)
+	case jobCommand:
+		return jobCmd(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		if len(rest) > 0 {
 			return usagef("version: unexpected argument %q", rest[0])

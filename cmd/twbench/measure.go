@@ -43,6 +43,9 @@ const samplingOff = "turned off with --no-sampling"
 // measure runs one scenario with the harness, which tells status what it
 // is doing.
 func measure(ctx context.Context, sc scenario.Scenario, opts measureOptions) (report.Run, error) {
+	if sc.Private() {
+		return measureIsolated(ctx, sc, opts)
+	}
 	hopts := harness.Options{
 		Host:           opts.host,
 		Notes:          opts.notes,

@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,6 +29,17 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// A run in private namespaces starts this binary again as its child
+	// (jobCommand), as twbench starts itself.
+	if len(os.Args) > 1 && os.Args[1] == jobCommand {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "twbench:", err)
+		}
+		os.Exit(exitCode(err))
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

@@ -22,7 +22,7 @@ import (
 type override struct{ flag, key string }
 
 func overrideFlags() []override {
-	return []override{
+	return append([]override{
 		{"target", "target"},
 		{"protocol", "protocol"},
 		{"closer", "closer"},
@@ -40,7 +40,7 @@ func overrideFlags() []override {
 		{"source", "source"},
 		{"max-header-bytes", "max_header_bytes"},
 		{"max-body-bytes", "max_body_bytes"},
-	}
+	}, topologyOverrides()...)
 }
 
 const runSynopsis = "twbench run [SCENARIO...] [flags]"
@@ -67,6 +67,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.String("source", "", "local addresses to spread connections over, ADDR,ADDR,...")
 	fs.Int("max-header-bytes", 0, fmt.Sprintf("the most a response's header block may take: past it, header_too_large (default %d)", loadgen.DefaultMaxHeaderBytes))
 	fs.Int64("max-body-bytes", 0, fmt.Sprintf("the most a response's body may take, discarded as it comes: past it, body_too_large (default %d)", loadgen.DefaultMaxBodyBytes))
+	topologyFlags(fs)
+	fs.Bool("proxy", false, "put the built-in reverse proxy between the client and the built-in target; its upstream is watched as \"upstream\"")
+	fs.Bool("upstream-keepalive", false, "with --proxy: reuse upstream connections (without: one per request, over HTTP/1.0, closed by the upstream)")
 	format := fs.String("format", "", formatHelp())
 	output := fs.StringP("output", "o", "", "write the report to this file; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no progress bar (it only ever shows when stderr is a terminal)")
@@ -108,6 +111,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := topologyChecks(scenarios, *serverAgent); err != nil {
+		return err
+	}
 	agent, err := agentClient(*serverAgent)
 	if err != nil {
 		return err
@@ -137,6 +143,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		opts.notes = append(opts.notes, "host settings not read: "+hostErr.Error())
 	}
 	opts.files = raiseFileLimit()
+	if err := probeTopologies(ctx, scenarios, stderr); err != nil {
+		return err
+	}
 	var failures, unmet []error
 	for i, sc := range scenarios {
 		if ctx.Err() != nil {

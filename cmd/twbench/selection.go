@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -34,7 +33,7 @@ func selectScenarios(fs *pflag.FlagSet, file string, all bool, host sockstat.Hos
 			picked = append(picked, s)
 		}
 	case all:
-		picked = slices.Clone(cat.Scenarios)
+		picked = cat.All()
 	case fs.Changed("protocol") || fs.Changed("closer") || fs.Changed("target"):
 		picked = []scenario.Scenario{{Name: "ad-hoc", Description: "built from the command line", Source: "flags"}}
 	default:

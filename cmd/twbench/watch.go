@@ -39,6 +39,7 @@ func watchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	output := fs.StringP("output", "o", "", "write the report to this file, created when the command has ended; the text table still goes to stdout")
 	noProgress := fs.Bool("no-progress", false, "no live line under the command's output (it only ever shows when stderr is a terminal)")
 	expects := fs.StringArray("expect", nil, "an expectation over the report, such as 'watch.first_close == \"server\"' (repeatable)")
+	topologyFlags(fs)
 	if err := parseFlags(fs, args, stdout, watchSynopsis); err != nil {
 		return err
 	}
@@ -47,6 +48,10 @@ func watchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("watch: no command given: %s", watchSynopsis)
 	}
 	spec, opts, err := watchSetup(fs, argv, *targetFlag, *serve, *watches, *serverAgent)
+	if err != nil {
+		return err
+	}
+	topology, err := watchTopology(fs, spec, *serverAgent)
 	if err != nil {
 		return err
 	}
@@ -78,7 +83,12 @@ func watchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	spec.Stdout, spec.Stderr, spec.Stdin = line, line, commandStdin()
 	opts.Observer = status{w: stderr, bar: !*noProgress && isTerminal(stderr), line: line}
 
-	run, err := harness.Watch(ctx, spec, opts)
+	var run report.Run
+	if topology.Private() {
+		run, err = watchIsolated(ctx, topology, spec, opts, !*noProgress && isTerminal(stderr), stdout, stderr)
+	} else {
+		run, err = harness.Watch(ctx, spec, opts)
+	}
 	if errors.Is(err, harness.ErrStart) {
 		return usagef("watch: %w", err)
 	}

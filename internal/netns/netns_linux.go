@@ -17,24 +17,33 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Namespace is a network namespace of this process's own. Its settings
-// are those FillTimeWait needs (settings).
+// Namespace is a network namespace of this process's own, or the
+// process's own namespace (Own).
 type Namespace struct {
-	fd int // /proc/thread-self/ns/net of the thread that created it
+	fd int // an open /proc/.../ns/net of the namespace
 }
 
-// settings are the namespace's sysctls, set in it alone: every ephemeral
-// port, no loopback reuse of a port still in TIME_WAIT (which would take
-// sockets back as fast as they are made), and room for a million TIME_WAIT
-// sockets.
-var settings = [][2]string{
-	{"net/ipv4/ip_local_port_range", "1024 65535"},
-	{"net/ipv4/tcp_tw_reuse", "0"},
-	{"net/ipv4/tcp_max_tw_buckets", "1048576"},
+// benchSettings are the settings New gives a namespace for benchmarks:
+// every ephemeral port, no loopback reuse of a port still in TIME_WAIT
+// (which would take sockets back as fast as they are made), and room for
+// a million TIME_WAIT sockets.
+func benchSettings() []Setting {
+	return []Setting{
+		{"net.ipv4.ip_local_port_range", "1024 65535"},
+		{"net.ipv4.tcp_tw_reuse", "0"},
+		{"net.ipv4.tcp_max_tw_buckets", "1048576"},
+	}
 }
 
-// New creates a network namespace with its loopback interface up.
-func New() (*Namespace, error) {
+// New creates a network namespace with its loopback interface up and the
+// settings FillTimeWait needs.
+func New() (*Namespace, error) { return Create(benchSettings()) }
+
+// Create creates a network namespace with its loopback interface up and
+// settings applied in it. The calling process must be allowed to
+// (CAP_SYS_ADMIN in its user namespace): a process that is not runs as a
+// Child in a user namespace of its own, where it is.
+func Create(settings []Setting) (*Namespace, error) {
 	type created struct {
 		fd  int
 		err error
@@ -59,36 +68,60 @@ func New() (*Namespace, error) {
 		return nil, c.err
 	}
 	n := &Namespace{fd: c.fd}
-	if err := n.Do(setUp); err != nil {
+	if err := n.Apply(settings); err != nil {
 		n.Close()
 		return nil, err
 	}
 	return n, nil
 }
 
-// setUp brings the loopback interface up and applies the settings; it runs
-// inside the namespace, where /proc/sys/net is the namespace's.
-func setUp() error {
+// Own returns the process's own network namespace: a Child's is private,
+// and its Do is where the child's load runs anyway.
+func Own() (*Namespace, error) {
+	fd, err := unix.Open("/proc/self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("netns: open this process's namespace: %w", err)
+	}
+	return &Namespace{fd: fd}, nil
+}
+
+// Apply brings the namespace's loopback interface up and sets settings in
+// it; /proc/sys/net is the namespace's for a thread inside it.
+func (n *Namespace) Apply(settings []Setting) error {
+	return n.Do(func() error { return setUp(settings) })
+}
+
+// setUp brings the loopback interface up and applies settings; it runs
+// inside the namespace.
+func setUp(settings []Setting) error {
+	if err := setFlags("lo", unix.IFF_UP); err != nil {
+		return err
+	}
+	for _, s := range settings {
+		if err := os.WriteFile(s.path(), []byte(s.Value), 0); err != nil {
+			return fmt.Errorf("netns: set %s to %q: %w", s.Name, s.Value, err)
+		}
+	}
+	return nil
+}
+
+// setFlags adds flags to an interface's.
+func setFlags(name string, flags uint16) error {
 	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("netns: bring lo up: %w", err)
+		return fmt.Errorf("netns: bring %s up: %w", name, err)
 	}
 	defer unix.Close(s)
-	ifr, err := unix.NewIfreq("lo")
+	ifr, err := unix.NewIfreq(name)
 	if err != nil {
-		return fmt.Errorf("netns: bring lo up: %w", err)
+		return fmt.Errorf("netns: bring %s up: %w", name, err)
 	}
 	if err := unix.IoctlIfreq(s, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("netns: read lo's flags: %w", err)
+		return fmt.Errorf("netns: read %s's flags: %w", name, err)
 	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	ifr.SetUint16(ifr.Uint16() | flags)
 	if err := unix.IoctlIfreq(s, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("netns: bring lo up: %w", err)
-	}
-	for _, kv := range settings {
-		if err := os.WriteFile("/proc/sys/"+kv[0], []byte(kv[1]), 0); err != nil {
-			return fmt.Errorf("netns: set %s: %w", kv[0], err)
-		}
+		return fmt.Errorf("netns: bring %s up: %w", name, err)
 	}
 	return nil
 }
