@@ -230,7 +230,7 @@ func ceilingText(r *Run) string {
 	if c == nil {
 		return "-"
 	}
-	return commasFloat(*c, 0)
+	return rateText(*c)
 }
 
 // micros is a time in µs, as ms past a millisecond.
