@@ -13,12 +13,10 @@ import (
 	"github.com/twbench/twbench/sockstat"
 )
 
-// The veth topology's addresses, from the benchmarking range 198.18.0.0/15
-// (RFC 2544), which no real network routes: the server's end and the
-// client's, on one /24.
+// The veth topology's two ends (scenario.VethServer, VethClient).
 var (
-	vethServer = netns.End{Name: "tw-server", Addr: netip.MustParsePrefix("198.18.0.1/24")}
-	vethClient = netns.End{Name: "tw-client", Addr: netip.MustParsePrefix("198.18.0.2/24")}
+	vethServer = netns.End{Name: "tw-server", Addr: scenario.VethServer}
+	vethClient = netns.End{Name: "tw-client", Addr: scenario.VethClient}
 )
 
 // The built-in target's ports in private namespaces, below every

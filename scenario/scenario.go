@@ -223,7 +223,7 @@ func (s *Scenario) Validate() []FieldError {
 // port range outside local (the host's ip_local_port_range; zero skips
 // that check), a source address the host does not have. s must be valid.
 // In a private topology the range is its namespace's, and source
-// addresses are checked there, when the run starts.
+// addresses are those of its namespaces (TopologyProblems).
 func (s *Scenario) HostProblems(local loadgen.PortRange) []FieldError {
 	w := s.workload()
 	if s.Private() {

@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,14 @@ const (
 	// TopologyVeth runs the client and the target in two namespaces
 	// joined by a veth pair: the network regime.
 	TopologyVeth = "veth"
+)
+
+// The veth topology's addresses, from the benchmarking range 198.18.0.0/15
+// (RFC 2544), which no real network routes: the server's end and the
+// client's, on one /24.
+var (
+	VethServer = netip.MustParsePrefix("198.18.0.1/24")
+	VethClient = netip.MustParsePrefix("198.18.0.2/24")
 )
 
 // TopologyInfo describes a topology, for flag help, errors and docs.
@@ -179,6 +188,18 @@ func (s *Scenario) TopologyProblems() []FieldError {
 	}
 	if s.Private() && s.Target != "" {
 		add("target", "topology %s runs twbench's built-in target inside its namespaces: give no target", s.TopologyName())
+	}
+	for _, text := range s.Sources {
+		a, err := parseSource(text)
+		if err != nil {
+			continue // Validate says so
+		}
+		switch {
+		case s.TopologyName() == TopologyNetns && !(a.Is4() && a.IsLoopback()):
+			add("source", "%s: topology netns runs over its namespace's loopback: give addresses in 127.0.0.0/8", text)
+		case s.TopologyName() == TopologyVeth && a != VethClient.Addr():
+			add("source", "%s: topology veth's client has one address, %s: give no source", text, VethClient.Addr())
+		}
 	}
 	if s.Proxy {
 		switch {
