@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/twbench/twbench/internal/netns"
@@ -159,7 +160,8 @@ func Isolate(ctx context.Context, job Job, cc ChildCommand) (report.Run, error) 
 	case res.Refused:
 		return report.Run{}, &UnavailableError{Topology: job.Topology, Reason: res.Error}
 	case res.NotStarted:
-		return report.Run{}, fmt.Errorf("%w: %s", ErrStart, res.Error)
+		// The child's error is its own ErrStart's, which says so already.
+		return report.Run{}, fmt.Errorf("%w: %s", ErrStart, strings.TrimPrefix(res.Error, ErrStart.Error()+": "))
 	case res.Error != "":
 		return report.Run{}, errors.New(res.Error)
 	case res.Run == nil && !job.Probe:

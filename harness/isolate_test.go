@@ -252,8 +252,8 @@ func TestIsolateWatchNotFound(t *testing.T) {
 	if errors.As(err, &ue) {
 		t.Skipf("no private namespaces here: %v", err)
 	}
-	if !errors.Is(err, ErrStart) {
-		t.Errorf("Isolate error = %v; want ErrStart", err)
+	if !errors.Is(err, ErrStart) || strings.Count(err.Error(), ErrStart.Error()) != 1 {
+		t.Errorf("Isolate error = %v; want ErrStart, said once", err)
 	}
 }
 
