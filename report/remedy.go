@@ -255,6 +255,45 @@ func twReuseEffect(r, base *Run, name string) string {
 	return msg
 }
 
+// remedyRows adds the table's rows of the remedies, the restarts and the
+// SO_REUSEPORT listeners, when some run has them.
+func remedyRows(runs []Run, add func(label string, cell func(*Run) string)) {
+	if slices.ContainsFunc(runs, func(r Run) bool { return r.Remedy != nil }) {
+		add("remedy (against)", func(r *Run) string {
+			if r.Remedy == nil {
+				return "-"
+			}
+			return r.Remedy.Name + " (" + r.Remedy.Baseline + ")"
+		})
+	}
+	if slices.ContainsFunc(runs, func(r Run) bool { return r.Restart != nil }) {
+		add("restart, bind", func(r *Run) string {
+			switch rs := r.Restart; {
+			case rs == nil:
+				return "-"
+			case rs.Error == "":
+				return "bound in " + commasFloat(*rs.RebindMS, 1) + " ms"
+			case rs.Bound:
+				return fmt.Sprintf("%s (%s TIME_WAIT), bound after %s", rs.Error, commas(int64(rs.TimeWaitOnPort)), seconds(*rs.RebindMS/1000))
+			default:
+				return fmt.Sprintf("%s (%s TIME_WAIT), not bound", rs.Error, commas(int64(rs.TimeWaitOnPort)))
+			}
+		})
+	}
+	if slices.ContainsFunc(runs, func(r Run) bool { return r.ReusePort != nil }) {
+		add("accepts per listener", func(r *Run) string {
+			if r.ReusePort == nil {
+				return "-"
+			}
+			parts := make([]string, len(r.ReusePort.Accepts))
+			for i, n := range r.ReusePort.Accepts {
+				parts[i] = commas(n)
+			}
+			return strings.Join(parts, ", ")
+		})
+	}
+}
+
 // remedyLines are the prose of a run's restart, listeners and remedy.
 func remedyLines(r *Run) []string {
 	var out []string

@@ -47,3 +47,23 @@ func TestRemedies(t *testing.T) {
 		}
 	}
 }
+
+// The text report has a row for the remedies, the restarts and the
+// listeners' accepts, and the effect in the prose.
+func TestRemedyText(t *testing.T) {
+	rep := &report.Report{Schema: report.Schema, Host: host("2", "1"), Runs: remedyRuns()}
+	report.LinkRemedies(rep.Runs)
+	var b strings.Builder
+	if err := report.WriteText(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Join(strings.Fields(b.String()), " ")
+	for _, want := range []string{"remedy (against)", "tcp_tw_reuse=1 (off)", "restart, bind", "bound in 0.6 ms",
+		"EADDRINUSE (2,005", "accepts per listener", "10,000, 9,000, 11,000,",
+		"tcp_fin_timeout=5 did not shorten TIME_WAIT: 60.0 s measured (cc: 60.0 s)",
+		"bind failed with EADDRINUSE, blocked by 2,005 TIME_WAIT sockets on the port; 20 tries until the load ended, none bound"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the text report does not say %q:\n%s", want, b.String())
+		}
+	}
+}
