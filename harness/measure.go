@@ -387,19 +387,24 @@ func (r *run) assemble() report.Run {
 			r.in.ListenerAccepts = accepts
 		}
 	}
-	if r.in.Counters != nil {
-		r.in.Notes = append(r.in.Notes, counterNote(r.in.Counters)...)
-	}
+	r.in.Notes = append(r.in.Notes, counterNotes(r.in.Counters, r.in.ServerCounters)...)
 	return report.Build(r.in)
 }
 
-// counterNote points out kernel counters that change what the TIME_WAIT
-// counts mean.
-func counterNote(c sockstat.Counters) []string {
-	if n := c["TCPTimeWaitOverflow"]; n > 0 {
-		return []string{fmt.Sprintf("the kernel dropped %d TIME_WAIT sockets at tcp_max_tw_buckets (TCPTimeWaitOverflow): TIME_WAIT counts are lower than the closes", n)}
+// counterNotes point out kernel counters that change what the TIME_WAIT
+// counts mean: the client's (or the host's) and those of a server
+// namespace of its own; either may be nil.
+func counterNotes(client, server sockstat.Counters) []string {
+	var out []string
+	for _, c := range []struct {
+		counters sockstat.Counters
+		where    string
+	}{{client, "the kernel"}, {server, "the server's namespace"}} {
+		if n := c.counters["TCPTimeWaitOverflow"]; n > 0 {
+			out = append(out, fmt.Sprintf("%s dropped %d TIME_WAIT sockets at tcp_max_tw_buckets (TCPTimeWaitOverflow): TIME_WAIT counts are lower than the closes", c.where, n))
+		}
 	}
-	return nil
+	return out
 }
 
 // silent is the Observer of a run nobody watches.
