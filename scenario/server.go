@@ -52,8 +52,12 @@ func (s *Scenario) serverProblems() []FieldError {
 		errs = append(errs, FieldError{Field: field, Err: fmt.Errorf(format, args...)})
 	}
 	for _, key := range []string{"reuseaddr", "reuseport", "restart_at"} {
-		if s.given[key] && s.Target != "" {
+		switch {
+		case !s.given[key]:
+		case s.Target != "":
 			add(key, "sets up twbench's built-in target: give no target")
+		case s.Proxy && key != "restart_at":
+			add(key, "sets up the built-in target's listener, not the proxy's: give no proxy")
 		}
 	}
 	if s.given["restart_at"] {

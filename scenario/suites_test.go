@@ -76,6 +76,9 @@ scenarios:
   - name: d
     target: http://127.0.0.1:8080/
     reuseaddr: no
+  - name: e
+    proxy: true
+    reuseport: 2
 `))
 	for _, want := range []string{
 		`t.yaml:3: suites: fixes: no scenario "nope" in this file`,
@@ -88,6 +91,7 @@ scenarios:
 		`t.yaml:14: scenario "c": fin_timeout: sets net.ipv4.tcp_fin_timeout inside a private network namespace`,
 		`t.yaml:15: scenario "c": restart_at: restarts the built-in target, not the proxy`,
 		`t.yaml:19: scenario "d": reuseaddr: sets up twbench's built-in target: give no target`,
+		`t.yaml:22: scenario "e": reuseport: sets up the built-in target's listener, not the proxy's: give no proxy`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse: %v\nwant it to contain %q", err, want)
