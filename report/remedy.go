@@ -62,7 +62,7 @@ type Remedy struct {
 type remedyKind struct {
 	applies func(r *Run) bool
 	name    func(r *Run) string
-	figure  string
+	figure  func(r *Run) string
 	value   func(r *Run) *float64
 	effect  func(r, base *Run, name string) string
 }
@@ -72,18 +72,20 @@ type remedyKind struct {
 func remedyKinds() []remedyKind {
 	return []remedyKind{
 		{applies: func(r *Run) bool { return r.Restart != nil }, name: reuseAddrName,
-			figure: "restart.rebind_ms", value: rebindMS, effect: restartEffect},
+			figure: named("restart.rebind_ms"), value: rebindMS, effect: restartEffect},
 		{applies: func(r *Run) bool { return r.ReusePort != nil }, name: func(r *Run) string {
 			return "SO_REUSEPORT with " + strconv.Itoa(r.ReusePort.Listeners) + " listeners"
-		}, figure: "server.time_wait_per_request", value: func(r *Run) *float64 { return r.Server.TimeWaitPerRequest }, effect: reusePortEffect},
+		}, figure: named("server.time_wait_per_request"), value: func(r *Run) *float64 { return r.Server.TimeWaitPerRequest }, effect: reusePortEffect},
 		{applies: setting("fin_timeout"), name: settingName("tcp_fin_timeout", "fin_timeout"),
-			figure: "time_wait_seconds", value: timeWaitSeconds, effect: finTimeoutEffect},
+			figure: named("time_wait_seconds"), value: timeWaitSeconds, effect: finTimeoutEffect},
 		{applies: setting("max_tw_buckets"), name: settingName("tcp_max_tw_buckets", "max_tw_buckets"),
-			figure: "peak.TIME_WAIT of the closing end", value: func(r *Run) *float64 { return figure(float64(closingPeak(r))) }, effect: bucketsEffect},
+			figure: func(r *Run) string { return closingEnd(r) + ".peak.TIME_WAIT" }, value: func(r *Run) *float64 { return figure(float64(closingPeak(r))) }, effect: bucketsEffect},
 		{applies: setting("tw_reuse"), name: settingName("tcp_tw_reuse", "tw_reuse"),
-			figure: "errors.EADDRNOTAVAIL", value: func(r *Run) *float64 { return figure(float64(r.Errors["EADDRNOTAVAIL"])) }, effect: twReuseEffect},
+			figure: named("errors.EADDRNOTAVAIL"), value: func(r *Run) *float64 { return figure(float64(r.Errors["EADDRNOTAVAIL"])) }, effect: twReuseEffect},
 	}
 }
+
+func named(figure string) func(r *Run) string { return func(*Run) string { return figure } }
 
 func setting(key string) func(r *Run) bool {
 	return func(r *Run) bool { _, ok := r.Scenario.NamespaceSettings[key]; return ok }
@@ -105,7 +107,7 @@ func remedyOf(r, base *Run) *Remedy {
 	}
 	k := remedyKinds()[i]
 	m := &Remedy{Name: k.name(r), Claim: r.Scenario.Description, Baseline: r.Scenario.Baseline,
-		Figure: k.figure, Value: k.value(r)}
+		Figure: k.figure(r), Value: k.value(r)}
 	if base != nil && base.Scenario.Name == r.Scenario.Baseline {
 		m.BaselineValue = k.value(base)
 	} else {
@@ -151,8 +153,16 @@ func figure(v float64) *float64 {
 	return &v
 }
 
-// closingPeak is the peak TIME_WAIT of the end that held more of it.
+// closingPeak is the peak TIME_WAIT of the end that held more of it,
+// closingEnd that end's name.
 func closingPeak(r *Run) int { return max(r.Client.Peak["TIME_WAIT"], r.Server.Peak["TIME_WAIT"]) }
+
+func closingEnd(r *Run) string {
+	if r.Client.Peak["TIME_WAIT"] > r.Server.Peak["TIME_WAIT"] {
+		return "client"
+	}
+	return "server"
+}
 
 // overflow counts TIME_WAIT sockets the kernel did not keep at
 // tcp_max_tw_buckets, in every namespace of the run.
@@ -222,10 +232,7 @@ func finTimeoutEffect(r, base *Run, name string) string {
 }
 
 func bucketsEffect(r, base *Run, name string) string {
-	end := "server"
-	if r.Client.Peak["TIME_WAIT"] > r.Server.Peak["TIME_WAIT"] {
-		end = "client"
-	}
+	end := closingEnd(r)
 	b := ""
 	if base != nil {
 		b = versus(base, commas(int64(closingPeak(base))))

@@ -15,14 +15,14 @@ func TestRemedies(t *testing.T) {
 	}
 	report.LinkRemedies(runs)
 	for _, tc := range []struct {
-		run, name, alone, linked string
+		run, name, figure, alone, linked string
 	}{
-		{"fin", "tcp_fin_timeout=5", "tcp_fin_timeout=5 did not shorten TIME_WAIT: 60.0 s measured", "60.0 s measured (cc: 60.0 s)"},
-		{"reuse", "tcp_tw_reuse=1", "tcp_tw_reuse=1: no EADDRNOTAVAIL in 40,000 connections; connect() took 39,000 ports back from TIME_WAIT (TWRecycled)",
+		{"fin", "tcp_fin_timeout=5", "time_wait_seconds", "tcp_fin_timeout=5 did not shorten TIME_WAIT: 60.0 s measured", "60.0 s measured (cc: 60.0 s)"},
+		{"reuse", "tcp_tw_reuse=1", "errors.EADDRNOTAVAIL", "tcp_tw_reuse=1: no EADDRNOTAVAIL in 40,000 connections; connect() took 39,000 ports back from TIME_WAIT (TWRecycled)",
 			"where tcp_tw_reuse=0 (off) had 3,000"},
-		{"buckets", "tcp_max_tw_buckets=1000", "the kernel kept no TIME_WAIT for 6,605 closes (TCPTimeWaitOverflow)", "on the server (ab: 40,000)"},
-		{"restart", "SO_REUSEADDR", "bound its port at once, 0.6 ms after the stop", "where stuck's (no SO_REUSEADDR) failed with EADDRINUSE against 2,005 TIME_WAIT"},
-		{"reuseport", "SO_REUSEPORT with 4 listeners", "spread the accepts (10,000, 9,000, 11,000, 10,000) but not the TIME_WAIT", "(ab: 1.00)"},
+		{"buckets", "tcp_max_tw_buckets=1000", "server.peak.TIME_WAIT", "the kernel kept no TIME_WAIT for 6,605 closes (TCPTimeWaitOverflow)", "on the server (ab: 40,000)"},
+		{"restart", "SO_REUSEADDR", "restart.rebind_ms", "bound its port at once, 0.6 ms after the stop", "where stuck's (no SO_REUSEADDR) failed with EADDRINUSE against 2,005 TIME_WAIT"},
+		{"reuseport", "SO_REUSEPORT with 4 listeners", "server.time_wait_per_request", "spread the accepts (10,000, 9,000, 11,000, 10,000) but not the TIME_WAIT", "(ab: 1.00)"},
 	} {
 		i := 0
 		for runs[i].Scenario.Name != tc.run {
@@ -33,9 +33,9 @@ func TestRemedies(t *testing.T) {
 			t.Errorf("%s: remedy %v, before linking %v; want one", tc.run, got, before)
 			continue
 		}
-		if before.Name != tc.name || !strings.Contains(before.Effect, tc.alone) || before.BaselineValue != nil {
-			t.Errorf("%s alone: remedy %q, effect %q, baseline value %v; want %q, saying %q, no baseline value",
-				tc.run, before.Name, before.Effect, before.BaselineValue, tc.name, tc.alone)
+		if before.Name != tc.name || before.Figure != tc.figure || !strings.Contains(before.Effect, tc.alone) || before.BaselineValue != nil {
+			t.Errorf("%s alone: remedy %q, figure %q, effect %q, baseline value %v; want %q, %q, saying %q, no baseline value",
+				tc.run, before.Name, before.Figure, before.Effect, before.BaselineValue, tc.name, tc.figure, tc.alone)
 		}
 		if !strings.Contains(got.Effect, tc.linked) || (got.BaselineValue == nil) != (tc.run == "restart") {
 			t.Errorf("%s beside its baseline: effect %q, baseline value %v; want it saying %q", tc.run, got.Effect, got.BaselineValue, tc.linked)
