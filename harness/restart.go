@@ -48,11 +48,12 @@ func (r *run) restartLater() (stop func()) {
 func (r *run) restart(loadStart time.Time, done <-chan struct{}) *report.Restart {
 	ap := r.srv.Addr().AddrPort()
 	addr := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	stopped := time.Now()
+	stopping := time.Now()
 	_ = r.srv.Close()
 	r.srv = nil
-	res := &report.Restart{AtS: float64(stopped.Sub(loadStart).Milliseconds()) / 1000, ReuseAddr: !r.sc.ListenOptions().NoReuseAddr,
-		StopMS: millis(time.Since(stopped))}
+	stopped := time.Now()
+	res := &report.Restart{AtS: float64(stopping.Sub(loadStart).Milliseconds()) / 1000, ReuseAddr: !r.sc.ListenOptions().NoReuseAddr,
+		StopMS: millis(stopped.Sub(stopping))}
 	tick := time.NewTicker(rebindEvery)
 	defer tick.Stop()
 	for {

@@ -12,14 +12,15 @@ import (
 // address, with or without SO_REUSEADDR.
 type Restart struct {
 	// AtS is when it was stopped, seconds from the load's start; StopMS
-	// how long the stop took (it lets requests in progress finish).
+	// how long the stop took (it lets requests in progress finish, and
+	// refuses new connections meanwhile).
 	AtS    float64 `json:"at_s"`
 	StopMS float64 `json:"stop_ms"`
 	// ReuseAddr says whether its listening socket had SO_REUSEADDR.
 	ReuseAddr bool `json:"reuseaddr"`
 	// Bound says whether it bound again before the load ended; RebindMS
-	// is how long after the stop it did (null: it did not), Attempts
-	// the binds it tried, one every 100 ms.
+	// is how long after the end of the stop it did (null: it did not),
+	// Attempts the binds it tried, one every 100 ms.
 	Bound    bool     `json:"bound"`
 	RebindMS *float64 `json:"rebind_ms"`
 	Attempts int      `json:"attempts"`
@@ -309,7 +310,8 @@ func remedyLines(r *Run) []string {
 		if !rs.ReuseAddr {
 			what = "without SO_REUSEADDR"
 		}
-		line := fmt.Sprintf("the built-in target was stopped %s into the load and started again on its port %s: ", seconds(rs.AtS), what)
+		line := fmt.Sprintf("the built-in target was stopped %s into the load (in %s ms, refusing connections meanwhile) and started again on its port %s: ",
+			seconds(rs.AtS), commasFloat(rs.StopMS, 1), what)
 		switch {
 		case rs.Error == "":
 			line += fmt.Sprintf("it bound at once (%s ms after the stop)", commasFloat(*rs.RebindMS, 1))
