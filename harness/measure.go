@@ -212,7 +212,7 @@ func (r *run) close() {
 // upstream is then watched.
 func (r *run) startTarget() error {
 	if r.sc.Target == "" {
-		b, err := startBuiltin(r.sc, r.opts.network)
+		b, err := startBuiltin(r.sc, r.opts.network, "")
 		if err != nil {
 			return err
 		}
@@ -234,15 +234,19 @@ type builtin struct {
 	front, upstream target.Instance
 }
 
-// startBuiltin starts the built-in target for sc: on 127.0.0.1, or in a
-// private network on the server's address and a fixed port, below any
-// ephemeral range (privateTargetPort). With the proxy, its upstream
-// listens on the server's loopback, beside it.
-func startBuiltin(sc scenario.Scenario, n *network) (builtin, error) {
+// startBuiltin starts the built-in target for sc: on at if given (a
+// restart), else on 127.0.0.1, or in a private network on the server's
+// address and a fixed port, below any ephemeral range
+// (privateTargetPort). With the proxy, its upstream listens on the
+// server's loopback, beside it.
+func startBuiltin(sc scenario.Scenario, n *network, at string) (builtin, error) {
 	front, upstream := "127.0.0.1:0", "127.0.0.1:0"
 	if n != nil {
 		front = netip.AddrPortFrom(n.serverAddr, privateTargetPort).String()
 		upstream = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), privateUpstreamPort).String()
+	}
+	if at != "" {
+		front = at
 	}
 	var b builtin
 	err := n.inServer(func() error {
@@ -253,7 +257,7 @@ func startBuiltin(sc scenario.Scenario, n *network) (builtin, error) {
 			b.front, err = target.StartTCP(front, cfg)
 			return err
 		case !sc.Proxy:
-			b.front, err = target.StartOn(front, cfg.Policy, target.RequestsPerConn(cfg.RequestsPerConn))
+			b.front, err = target.StartOn(front, cfg.Policy, target.RequestsPerConn(cfg.RequestsPerConn), target.Listen(cfg.Listen))
 			return err
 		}
 		if b.upstream, err = target.StartOn(upstream, target.KeepAlive); err != nil {
@@ -335,7 +339,9 @@ func (r *run) load(ctx context.Context) error {
 	stopSampling := r.ends.follow()
 	stopObserving := r.observer.Loading(r.sc, r.gen, r.ends)
 	stopCPU := sampleCPU()
+	stopRestart := r.restartLater()
 	res, err := r.gen.Run(ctx)
+	stopRestart()
 	r.in.CPU = stopCPU()
 	stopObserving()
 	stopSampling()
@@ -377,20 +383,28 @@ func (r *run) assemble() report.Run {
 	if r.srv != nil {
 		pe := r.srv.PeerErrors()
 		r.in.ServerErrors = map[string]int64{"ECONNRESET": pe.ECONNRESET, "other": pe.Other}
+		if accepts := r.srv.ListenerAccepts(); len(accepts) > 1 {
+			r.in.ListenerAccepts = accepts
+		}
 	}
-	if r.in.Counters != nil {
-		r.in.Notes = append(r.in.Notes, counterNote(r.in.Counters)...)
-	}
+	r.in.Notes = append(r.in.Notes, counterNotes(r.in.Counters, r.in.ServerCounters)...)
 	return report.Build(r.in)
 }
 
-// counterNote points out kernel counters that change what the TIME_WAIT
-// counts mean.
-func counterNote(c sockstat.Counters) []string {
-	if n := c["TCPTimeWaitOverflow"]; n > 0 {
-		return []string{fmt.Sprintf("the kernel dropped %d TIME_WAIT sockets at tcp_max_tw_buckets (TCPTimeWaitOverflow): TIME_WAIT counts are lower than the closes", n)}
+// counterNotes point out kernel counters that change what the TIME_WAIT
+// counts mean: the client's (or the host's) and those of a server
+// namespace of its own; either may be nil.
+func counterNotes(client, server sockstat.Counters) []string {
+	var out []string
+	for _, c := range []struct {
+		counters sockstat.Counters
+		where    string
+	}{{client, "the kernel"}, {server, "the server's namespace"}} {
+		if n := c.counters["TCPTimeWaitOverflow"]; n > 0 {
+			out = append(out, fmt.Sprintf("%s dropped %d TIME_WAIT sockets at tcp_max_tw_buckets (TCPTimeWaitOverflow): TIME_WAIT counts are lower than the closes", c.where, n))
+		}
 	}
-	return nil
+	return out
 }
 
 // silent is the Observer of a run nobody watches.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twbench/twbench/loadgen"
 	"github.com/twbench/twbench/scenario"
+	"github.com/twbench/twbench/sockstat"
 )
 
 // These tests run real loads against the built-in target on 127.0.0.1 and
@@ -271,6 +272,30 @@ func TestFileLimitNote(t *testing.T) {
 		got := tc.limit.Note(sc, tc.builtin)
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%+v.Note(1000 connections, built-in %v) = %q; want %q", tc.limit, tc.builtin, got, tc.want)
+		}
+	}
+}
+
+// Closes past tcp_max_tw_buckets are noted for the namespace whose
+// counter saw them.
+func TestCounterNotes(t *testing.T) {
+	for _, tc := range []struct {
+		client, server sockstat.Counters
+		want           []string
+	}{
+		{nil, nil, nil},
+		{sockstat.Counters{"TCPTimeWaitOverflow": 0}, sockstat.Counters{"TCPTimeWaitOverflow": 6629}, []string{"the server's namespace dropped 6629"}},
+		{sockstat.Counters{"TCPTimeWaitOverflow": 3}, nil, []string{"the kernel dropped 3"}},
+	} {
+		got := counterNotes(tc.client, tc.server)
+		if len(got) != len(tc.want) {
+			t.Errorf("counterNotes(%v, %v) = %q; want %d notes", tc.client, tc.server, got, len(tc.want))
+			continue
+		}
+		for i, w := range tc.want {
+			if !strings.HasPrefix(got[i], w) {
+				t.Errorf("counterNotes(%v, %v)[%d] = %q; want it to begin %q", tc.client, tc.server, i, got[i], w)
+			}
 		}
 	}
 }

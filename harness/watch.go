@@ -235,9 +235,7 @@ func (w *watchRun) assemble(cmd *command, interrupted bool) report.Run {
 				ClientRST: c.ClientRST, ServerRST: c.ServerRST}
 		}
 	}
-	if in.Counters != nil {
-		in.Notes = append(in.Notes, counterNote(in.Counters)...)
-	}
+	in.Notes = append(in.Notes, counterNotes(in.Counters, in.ServerCounters)...)
 	return report.Build(in)
 }
 

@@ -73,6 +73,10 @@ type Input struct {
 	ServerCounters sockstat.Counters
 	// CPU are the process's CPU times, sampled over the load.
 	CPU []CPUSample
+	// Restart is the built-in target's restart mid-load; ListenerAccepts
+	// its SO_REUSEPORT listeners' accepts, when it had several.
+	Restart         *Restart
+	ListenerAccepts []int64
 }
 
 // TailCut is how much of the sampling after the load an interruption
@@ -273,6 +277,11 @@ func Build(in Input) Run {
 	if in.Watch != nil {
 		finishWatch(&r, &in, watched)
 	}
+	r.Restart = in.Restart
+	if len(in.ListenerAccepts) > 1 {
+		r.ReusePort = &ReusePort{Listeners: len(in.ListenerAccepts), Accepts: in.ListenerAccepts}
+	}
+	r.Remedy = remedyOf(&r, nil)
 	return r
 }
 

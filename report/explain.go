@@ -182,7 +182,7 @@ func Details(r *Run) []string {
 	if n, list := counts(r.ServerErrors); n > 0 {
 		out = append(out, "the built-in target saw "+list+" on its connections")
 	}
-	return out
+	return append(out, remedyLines(r)...)
 }
 
 // exhaustionLine says when a resource ran out and how that compares with

@@ -33,6 +33,10 @@ func figurePrototype() map[string]any {
 	r.Scenario.RequestSize, r.Scenario.ResponseSize, r.Scenario.RequestsPerConn = 1, 1, 1
 	r.Scenario.HalfClose, r.Scenario.ClientPortRange, r.Scenario.Sources = true, "-", []string{"-"}
 	r.Scenario.Topology, r.Scenario.Proxy, r.Scenario.UpstreamKeepAlive = "-", true, true
+	yes := true
+	r.Scenario.ReuseAddr, r.Scenario.ReusePort, r.Scenario.RestartAt, r.Scenario.Baseline = &yes, 1, 1, "-"
+	r.Restart = &Restart{RebindMS: &zero, Error: "-", ErrorMessage: "-", TimeWaitOnPort: 1}
+	r.ReusePort, r.Remedy = &ReusePort{Accepts: []int64{0}}, &Remedy{BaselineValue: &zero}
 	r.Scenario.NamespaceSettings = map[string]string{}
 	for _, n := range scenario.NamespaceSettings() {
 		r.Scenario.NamespaceSettings[n.Key] = "-"

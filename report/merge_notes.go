@@ -91,7 +91,7 @@ func fleetNotes(m *Run, parts []*part, t0 time.Time) []string {
 	}
 	if len(kept) > 0 {
 		notes = append(notes, "fleet: kept as each shard wrote them (runs[].fleet.shards[].run), not merged: "+strings.Join(kept, ", ")+
-			": a --watch endpoint's ends and the addresses holding an end's TIME_WAIT are each shard's own")
+			": a --watch endpoint's ends, the addresses holding an end's TIME_WAIT, the built-in target's restart and listeners and a remedy's effect are each shard's own")
 	}
 	for _, p := range parts {
 		m.Fleet.Shards = append(m.Fleet.Shards, ShardRun{Index: p.s.index, Run: p.raw})
@@ -105,7 +105,8 @@ func fleetNotes(m *Run, parts []*part, t0 time.Time) []string {
 func keptPerShard() []string {
 	return []string{"runs[].watched",
 		"runs[].client.time_wait_holders", "runs[].client.time_wait_memory",
-		"runs[].server.time_wait_holders", "runs[].server.time_wait_memory"}
+		"runs[].server.time_wait_holders", "runs[].server.time_wait_memory",
+		"runs[].restart", "runs[].reuseport", "runs[].remedy"}
 }
 
 // hasKey reports whether the run raw has the key at path ("runs[].a.b"),

@@ -496,6 +496,7 @@ func TestMergeKeepsPerShardParts(t *testing.T) {
 		run["watched"] = map[string]any{"db": map[string]any{"address": "10.0.0.7:5432",
 			"client": map[string]any{"sampled": true}, "server": map[string]any{"sampled": false}}}
 		run["server"].(map[string]any)["time_wait_memory"] = map[string]any{"peak_bytes": 256 * (i + 1), "object_bytes": 256}
+		run["reuseport"] = map[string]any{"listeners": 2, "accepts": []int{i, 1}}
 		raw, _ := json.Marshal(m)
 		got, err := report.ReadReports(s.Input, bytes.NewReader(raw))
 		if err != nil {
@@ -504,14 +505,14 @@ func TestMergeKeepsPerShardParts(t *testing.T) {
 		shards = append(shards, got[0])
 	}
 	r := merge(t, shards...).Runs[0]
-	want := []string{"runs[].watched", "runs[].server.time_wait_memory"}
+	want := []string{"runs[].watched", "runs[].server.time_wait_memory", "runs[].reuseport"}
 	if strings.Join(r.Fleet.Unmerged, ",") != strings.Join(want, ",") {
 		t.Errorf("unmerged = %q; want %q", r.Fleet.Unmerged, want)
 	}
-	if r.Watched != nil || r.Server.TimeWaitMemory != nil {
-		t.Errorf("the merged run has watched %v, server memory %v; want neither", r.Watched, r.Server.TimeWaitMemory)
+	if r.Watched != nil || r.Server.TimeWaitMemory != nil || r.ReusePort != nil {
+		t.Errorf("the merged run has watched %v, server memory %v, reuseport %v; want none", r.Watched, r.Server.TimeWaitMemory, r.ReusePort)
 	}
-	if !hasNote(r.Notes, "not merged: runs[].watched, runs[].server.time_wait_memory") {
+	if !hasNote(r.Notes, "not merged: runs[].watched, runs[].server.time_wait_memory, runs[].reuseport") {
 		t.Errorf("no note names the parts kept per shard: %q", r.Notes)
 	}
 	if !strings.Contains(string(r.Fleet.Shards[0].Run), `"watched"`) {

@@ -222,7 +222,10 @@ type Plan struct {
 	Ports    PlanPorts `json:"ports"`
 	Needed   Needed    `json:"needed"`
 	// Advice is one sentence on what to do, in the articles' terms.
-	Advice       string        `json:"advice"`
+	Advice string `json:"advice"`
+	// Remedies are what the remedies plan was asked about (--tw-reuse,
+	// --pool) do to it; absent when none was.
+	Remedies     []PlanRemedy  `json:"remedies,omitempty"`
 	Expectations []Expectation `json:"expectations"`
 }
 
@@ -419,6 +422,14 @@ func PlanSettings() []PlanSetting {
 					return "", err
 				}
 				return fmt.Sprintf("%d %d", r.Lo, r.Hi), nil
+			}},
+		{Flag: "tw-reuse", Sysctl: sockstat.SysctlTWReuse,
+			Help: "assume tcp_tw_reuse 0 (off), 1 (everywhere) or 2 (loopback only): with it a client port comes back after tcp_tw_reuse_delay, not the TIME_WAIT length; the plan shows the ceiling without it too",
+			value: func(text string) (string, error) {
+				if text != "0" && text != "1" && text != "2" {
+					return "", fmt.Errorf("%q: want 0, 1 or 2", text)
+				}
+				return text, nil
 			}},
 	}
 }

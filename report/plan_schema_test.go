@@ -35,6 +35,11 @@ func planVariants(t *testing.T) map[string]*report.PlanReport {
 		single.Plans[0].Expectations = append(single.Plans[0].Expectations, c.Eval(&single.Plans[0]))
 	}
 	single.Notes = []string{"this host's settings were not read"}
+	// The remedies: tcp_tw_reuse=1 assumed, against the host's 2; a pool.
+	reuse := host("1", "1")
+	remedies := planReport(report.NewPlan(w, reuse, twObject))
+	report.CompareTWReuse(&remedies.Plans[0], reuse, "2", twObject)
+	report.ComparePool(&remedies.Plans[0], 4)
 
 	var ws []report.Workload
 	for _, c := range loadgen.Closers() {
@@ -56,7 +61,7 @@ func planVariants(t *testing.T) map[string]*report.PlanReport {
 		Slab: sockstat.TimeWaitSlab, Bytes: sockstat.TimeWaitObjectBytes, From: sockstat.SizeAssumed, Reason: "unsupported"}))
 	unread.Host = sockstat.Host{Kernel: "darwin"}
 	unread.TimeWaitObject = sockstat.TimeWaitObject{Slab: sockstat.TimeWaitSlab, Bytes: 256, From: sockstat.SizeAssumed, Reason: "unsupported"}
-	return map[string]*report.PlanReport{"single": single, "table": table, "measured": measured, "unread host": unread}
+	return map[string]*report.PlanReport{"single": single, "table": table, "measured": measured, "unread host": unread, "remedies": remedies}
 }
 
 func planJSON(t *testing.T, rep *report.PlanReport) any {

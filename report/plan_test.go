@@ -399,3 +399,46 @@ func TestMeasuredWorkloadOfAnEmptyRun(t *testing.T) {
 		t.Errorf("Validate() of a run without requests = %v; want rate 0 refused", err)
 	}
 }
+
+// The remedies plan weighs: tcp_tw_reuse=1 holds a port for the reuse
+// delay, not the TIME_WAIT; a pool carries connections / latency
+// requests/s and leaves the rest to new connections.
+func TestPlanRemedies(t *testing.T) {
+	w := report.DefaultWorkload(loadgen.CloserClient, 1)
+	w.Rate = 5000
+	reuse := host("1", "1")
+	pl := report.NewPlan(w, reuse, twObject)
+	report.CompareTWReuse(&pl, reuse, "2", twObject)
+	report.ComparePool(&pl, 4)
+	if len(pl.Remedies) != 2 {
+		t.Fatalf("remedies %+v; want two", pl.Remedies)
+	}
+	for i, tc := range []struct {
+		name                string
+		with, without       float64
+		conns, connsWithout float64
+		hold, holdWithout   float64
+	}{
+		{"tcp_tw_reuse=1", 28204, 471, 5000, 5000, 1.001, 60.001},
+		{"keep-alive pool of 4 connections", 4000 + 28204, 28204, 1000, 5000, 1.001, 1.001},
+	} {
+		r := pl.Remedies[i]
+		if r.Name != tc.name || r.MaxSustainableQPS == nil || *r.MaxSustainableQPS != tc.with || r.Without == nil || *r.Without != tc.without ||
+			r.NewConnectionsPerS != tc.conns || r.NewConnectionsPerSWithout != tc.connsWithout || r.PortHoldS != tc.hold || r.PortHoldSWithout != tc.holdWithout {
+			t.Errorf("remedy %d = %+v (ceilings %v, %v); want %+v", i, r, ceilingOf(r.MaxSustainableQPS), ceilingOf(r.Without), tc)
+		}
+	}
+	// A pool that carries the whole rate opens nothing.
+	big := report.NewPlan(w, host("2", "1"), twObject)
+	report.ComparePool(&big, 5)
+	if r := big.Remedies[0]; r.NewConnectionsPerS != 0 || *r.PoolCapacity != 5000 {
+		t.Errorf("a pool of 5 at 5,000/s of 1 ms: %+v; want no new connections, 5,000/s carried", r)
+	}
+}
+
+func ceilingOf(v *float64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}

@@ -74,6 +74,13 @@ func writePlanText(w io.Writer, r *PlanReport) error {
 		}
 		planLine(&b, "client ports", ports...)
 		planLine(&b, "max requests/s", ceilingParts(pl)...)
+		for i, part := range remedyParts(pl) {
+			label := ""
+			if i == 0 {
+				label = "remedies"
+			}
+			planLine(&b, label, part)
+		}
 		planLine(&b, "needed", neededText(pl))
 		planLine(&b, "advice", pl.Advice)
 		writePlanExpectations(&b, pl)

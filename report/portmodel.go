@@ -1,6 +1,10 @@
 package report
 
-import "github.com/twbench/twbench/sockstat"
+import (
+	"math"
+
+	"github.com/twbench/twbench/sockstat"
+)
 
 // portModel is what a workload's requests cost in client ports: the inputs
 // of the port figures. Build measures them in a run; plan takes them from
@@ -47,4 +51,22 @@ func (c portModel) portsPerQPS() float64 {
 // the port time a request costs there; nil where it costs none.
 func (c portModel) ceilings(usable int, hold Regimes) (loopback, network *float64) {
 	return ceiling(usable, hold.Loopback*c.ConnectionsPerRequest), ceiling(usable, hold.Network*c.ConnectionsPerRequest)
+}
+
+// poolCapacity is the requests/s a keep-alive pool of n connections
+// carries when each request holds its connection latencyS: Little's law,
+// n = rate × latency. Unbounded when a request holds it no time at all.
+func poolCapacity(n int, latencyS float64) float64 {
+	if latencyS <= 0 {
+		return math.Inf(1)
+	}
+	return float64(n) / latencyS
+}
+
+// pooledConnections returns the new connections/s at rate when a pool
+// carries capacity requests/s: the requests beyond it each cost what a
+// request costs without the pool, as with Go's Transport when every
+// pooled connection is busy.
+func (c portModel) pooledConnections(rate, capacity float64) float64 {
+	return max(rate-capacity, 0) * c.ConnectionsPerRequest
 }

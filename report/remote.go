@@ -173,7 +173,7 @@ func hostSummary(h sockstat.Host) string {
 	if lo, hi, err := h.PortRange(); err == nil {
 		parts = append(parts, fmt.Sprintf("ports %d-%d", lo, hi))
 	}
-	for _, name := range []string{sockstat.SysctlTWReuse, sockstat.SysctlMaxTWBuckets, sockstat.SysctlTimestamps} {
+	for _, name := range []string{sockstat.SysctlTWReuse, sockstat.SysctlMaxTWBuckets, sockstat.SysctlFinTimeout, sockstat.SysctlTimestamps} {
 		if v, ok := h.Sysctl[name]; ok {
 			parts = append(parts, strings.TrimPrefix(name, "net.ipv4.")+"="+v)
 		}

@@ -105,6 +105,12 @@ type Run struct {
 	// CPU is the process's CPU time over the load: client, built-in
 	// target and sampler. Absent for a watched command.
 	CPU *CPU `json:"cpu,omitempty"`
+	// Restart, ReusePort and Remedy are the built-in target's restart
+	// mid-load, its SO_REUSEPORT listeners, and the remedy the scenario
+	// measures against its baseline (remedy.go); each absent without.
+	Restart   *Restart   `json:"restart,omitempty"`
+	ReusePort *ReusePort `json:"reuseport,omitempty"`
+	Remedy    *Remedy    `json:"remedy,omitempty"`
 
 	Expectations []Expectation `json:"expectations"`
 	Interrupted  bool          `json:"interrupted,omitempty"`

@@ -206,6 +206,7 @@ func tableRows(runs []Run) []row {
 			})
 		}
 	}
+	remedyRows(runs, add)
 	return rows
 }
 

@@ -126,7 +126,11 @@ func variants(t *testing.T) map[string]*report.Report {
 	in.TimeWaitObject = sockstat.TimeWaitObject{Slab: "tw_sock_TCP", Bytes: 256, From: sockstat.SizeAssumed, Reason: "open /proc/slabinfo: permission denied"}
 	killed := report.Build(in)
 	watch := &report.Report{Schema: report.Schema, Host: full.Host, Runs: []report.Run{watched, killed}}
-	return map[string]*report.Report{"full": full, "sparse": sparse, "no runs": empty, "shard": shards[0].Report, "merged": merged, "watch": watch}
+	// Remedies beside their baselines: a restart, SO_REUSEPORT listeners.
+	remedies := &report.Report{Schema: report.Schema, Host: full.Host, Runs: remedyRuns()}
+	report.LinkRemedies(remedies.Runs)
+	return map[string]*report.Report{"full": full, "sparse": sparse, "no runs": empty, "shard": shards[0].Report, "merged": merged, "watch": watch,
+		"remedies": remedies}
 }
 
 func TestJSONMatchesSchema(t *testing.T) {

@@ -47,7 +47,7 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 	if top.Kind != yaml.MappingNode {
 		return nil, d.at(top, "want a mapping with a \"scenarios\" list, not %s", kindName(top))
 	}
-	var list, suite, byName *yaml.Node
+	var list, suite, byName, suites *yaml.Node
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, v := top.Content[i], top.Content[i+1]
 		switch k.Value {
@@ -69,8 +69,14 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 				continue
 			}
 			byName = v
+		case "suites":
+			if suites != nil {
+				d.add(k, "\"suites\" given twice (first at line %d)", suites.Line)
+				continue
+			}
+			suites = v
 		default:
-			d.add(k, "unknown key %q (want \"scenarios\", \"default\" or \"only_by_name\")", k.Value)
+			d.add(k, "unknown key %q (want \"scenarios\", \"default\", \"only_by_name\" or \"suites\")", k.Value)
 		}
 	}
 	if list == nil {
@@ -100,6 +106,10 @@ func Parse(file string, data []byte) (*Catalogue, error) {
 	if byName != nil {
 		cat.OnlyByName = d.names("only_by_name", byName, firstLine, "name the scenarios `twbench run --all` leaves out, or leave the key out")
 	}
+	if suites != nil {
+		cat.Suites = d.suites(suites, firstLine)
+	}
+	d.baselines(cat, list, firstLine)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
@@ -217,7 +227,7 @@ func Fields() []string {
 	for _, n := range NamespaceSettings() {
 		fields = append(fields, n.Key)
 	}
-	return append(fields, "proxy", "upstream_keepalive", "expect")
+	return append(fields, "proxy", "upstream_keepalive", "reuseaddr", "reuseport", "restart_at", "baseline", "expect")
 }
 
 // set sets the field named key from its text, as written in YAML or on
@@ -292,6 +302,8 @@ func (s *Scenario) set(key, text string) error {
 		if len(s.Sources) == 0 {
 			err = errors.New("no address: want one or more, separated by commas")
 		}
+	case "reuseaddr", "reuseport", "restart_at", "baseline":
+		err = s.setServer(key, text)
 	default:
 		if s.setNamespace(key, text) == nil {
 			break

@@ -16,7 +16,7 @@ import (
 func ListenerSyntax() string {
 	return "http://host:port or tcp://host:port, optionally ?policy=keep-alive|close|rst or ?closer=" +
 		strings.ReplaceAll(loadgen.ListClosers(loadgen.Closers(), ""), ", ", "|") +
-		", &requests_per_conn=N, and for tcp &request_size=N&response_size=N (request_size=0: connect-only)"
+		", &requests_per_conn=N, &reuseaddr=0 (no SO_REUSEADDR), &reuseport=N (N listeners with SO_REUSEPORT), and for tcp &request_size=N&response_size=N (request_size=0: connect-only)"
 }
 
 // ParseListener reads a built-in target written as a URL, as `twbench
@@ -48,13 +48,13 @@ func ParseListener(raw string) (target.Listener, error) {
 	q := u.Query()
 	for k := range q {
 		switch k {
-		case "policy", "closer", "requests_per_conn":
+		case "policy", "closer", "requests_per_conn", "reuseaddr", "reuseport":
 		case "request_size", "response_size":
 			if u.Scheme != target.KindTCP {
 				return target.Listener{}, fmt.Errorf("%q: %s is for tcp listeners", raw, k)
 			}
 		default:
-			return target.Listener{}, fmt.Errorf("%q: unknown option %q (policy, closer, requests_per_conn; request_size, response_size for tcp)", raw, k)
+			return target.Listener{}, fmt.Errorf("%q: unknown option %q (policy, closer, requests_per_conn, reuseaddr, reuseport; request_size, response_size for tcp)", raw, k)
 		}
 	}
 	for _, opt := range []struct {
@@ -65,6 +65,7 @@ func ParseListener(raw string) (target.Listener, error) {
 		{"request_size", 0, loadgen.MaxMessageSize, &l.TCP.RequestSize},
 		{"response_size", 0, loadgen.MaxMessageSize, &l.TCP.ResponseSize},
 		{"requests_per_conn", 1, loadgen.MaxRequestsPerConn, &l.TCP.RequestsPerConn},
+		{"reuseport", 1, target.MaxReusePort, &l.TCP.Listen.ReusePort},
 	} {
 		v := q.Get(opt.key)
 		if v == "" {
@@ -75,6 +76,13 @@ func ParseListener(raw string) (target.Listener, error) {
 			return target.Listener{}, fmt.Errorf("%q: %s %q: want %d to %d", raw, opt.key, v, opt.min, opt.max)
 		}
 		*opt.to = n
+	}
+	switch v := q.Get("reuseaddr"); v {
+	case "", "1":
+	case "0":
+		l.TCP.Listen.NoReuseAddr = true
+	default:
+		return target.Listener{}, fmt.Errorf("%q: reuseaddr %q: want 1 (SO_REUSEADDR, Go's default) or 0 (none)", raw, v)
 	}
 	switch p, c := q.Get("policy"), q.Get("closer"); {
 	case p != "" && c != "":

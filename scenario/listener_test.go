@@ -35,6 +35,8 @@ func TestParseListener(t *testing.T) {
 		{"http://127.0.0.1:8080?closer=sometimes", "", "", `closer "sometimes"`},
 		{"http://127.0.0.1:8080?policy=close&closer=server", "", "", "not both"},
 		{"http://127.0.0.1:8080?keepalive=1", "", "", `unknown option "keepalive"`},
+		{"http://127.0.0.1:8080?reuseaddr=maybe", "", "", `reuseaddr "maybe": want 1`},
+		{"tcp://127.0.0.1:8080?reuseport=65", "", "", `reuseport "65": want 1 to 64`},
 	} {
 		l, err := ParseListener(tc.raw)
 		if tc.err != "" {
@@ -46,5 +48,12 @@ func TestParseListener(t *testing.T) {
 		if err != nil || l.Addr != tc.addr || l.Policy != tc.policy {
 			t.Errorf("ParseListener(%q) = %s %s, %v; want %s %s", tc.raw, l.Addr, l.Policy, err, tc.addr, tc.policy)
 		}
+	}
+	l, err := ParseListener("http://127.0.0.1:8080?closer=server&reuseaddr=0&reuseport=4")
+	if want := (target.ListenOptions{NoReuseAddr: true, ReusePort: 4}); err != nil || l.TCP.Listen != want {
+		t.Errorf("ParseListener(...reuseaddr=0&reuseport=4) listen options %+v, %v; want %+v", l.TCP.Listen, err, want)
+	}
+	if l, _ := ParseListener("http://127.0.0.1:8080"); l.TCP.Listen != (target.ListenOptions{}) {
+		t.Errorf("ParseListener without options: listen options %+v; want Go's default", l.TCP.Listen)
 	}
 }

@@ -78,6 +78,16 @@ type Scenario struct {
 	// connections.
 	Proxy             bool `json:"proxy,omitempty"`
 	UpstreamKeepAlive bool `json:"upstream_keepalive,omitempty"`
+	// ReuseAddr, when false, has the built-in target listen without
+	// SO_REUSEADDR (nil: with it, as Go does); ReusePort opens that many
+	// listeners on its port with SO_REUSEPORT; RestartAt stops it that
+	// far into the load and starts it again on the same port.
+	ReuseAddr *bool    `json:"reuseaddr,omitempty"`
+	ReusePort int      `json:"reuseport,omitempty"`
+	RestartAt Duration `json:"restart_at,omitempty"`
+	// Baseline names the catalogue's scenario this one modifies with a
+	// remedy, which the report measures it against.
+	Baseline string `json:"baseline,omitempty"`
 
 	// Expect holds the expressions the run's report must satisfy, as
 	// written; the report package compiles and checks them.
@@ -216,6 +226,7 @@ func (s *Scenario) Validate() []FieldError {
 		seen[a] = text
 	}
 	errs = append(errs, s.TopologyProblems()...)
+	errs = append(errs, s.serverProblems()...)
 	return append(errs, s.workload().Problems()...)
 }
 
@@ -322,7 +333,7 @@ func (s *Scenario) Config(targetURL string) loadgen.Config {
 // when it names none: HTTP, or raw TCP for tcp and connect, with the
 // closer's server-side policy.
 func (s *Scenario) BuiltinTarget() (tcp bool, cfg target.TCPConfig) {
-	cfg = target.TCPConfig{Policy: s.ServerPolicy(), RequestsPerConn: max(s.RequestsPerConn, 1)}
+	cfg = target.TCPConfig{Policy: s.ServerPolicy(), RequestsPerConn: max(s.RequestsPerConn, 1), Listen: s.ListenOptions()}
 	switch s.Protocol {
 	case loadgen.TCP:
 		cfg.RequestSize, cfg.ResponseSize = s.RequestSize, s.ResponseSize

@@ -80,6 +80,8 @@ func NamespaceSettings() []NamespaceSetting {
 			Help: "tcp_tw_reuse in the run's private namespaces: 0 off, 1 everywhere, 2 loopback only", Parse: parseChoice("0", "1", "2")},
 		{Key: "max_tw_buckets", Sysctl: "net.ipv4.tcp_max_tw_buckets",
 			Help: "tcp_max_tw_buckets in the run's private namespaces: TIME_WAIT sockets past it are dropped", Parse: parseCount},
+		{Key: "fin_timeout", Sysctl: "net.ipv4.tcp_fin_timeout",
+			Help: "tcp_fin_timeout in the run's private namespaces, in seconds: how long an orphaned FIN_WAIT2 lasts (not TIME_WAIT)", Parse: parseCount},
 	}
 }
 

@@ -18,6 +18,9 @@ type Instance interface {
 	// closed, by who closed first.
 	Accepted() int64
 	Closes() Closes
+	// ListenerAccepts counts those each listening socket accepted: one,
+	// or one per SO_REUSEPORT listener.
+	ListenerAccepts() []int64
 	// Close stops it and waits for its connections.
 	Close() error
 }

@@ -19,7 +19,7 @@ type Listener struct {
 	Addr   string
 	Policy Policy
 	// TCP is the raw TCP server's configuration (its Policy is Policy);
-	// its RequestsPerConn applies to an HTTP listener too.
+	// its RequestsPerConn and Listen apply to an HTTP listener too.
 	TCP TCPConfig
 }
 
@@ -30,13 +30,20 @@ func (l Listener) Start() (Instance, error) {
 		cfg.Policy = l.Policy
 		return StartTCP(l.Addr, cfg)
 	}
-	return StartOn(l.Addr, l.Policy, RequestsPerConn(l.TCP.RequestsPerConn))
+	return StartOn(l.Addr, l.Policy, RequestsPerConn(l.TCP.RequestsPerConn), Listen(l.TCP.Listen))
 }
 
 // Describe says what the listener does with each connection, for a
 // banner: "close policy close; a request's X-Twbench-Close header sets it
 // per connection".
 func (l Listener) Describe() string {
+	if opts := l.TCP.Listen.Describe(); opts != "" {
+		return l.describe() + "; " + opts
+	}
+	return l.describe()
+}
+
+func (l Listener) describe() string {
 	what := fmt.Sprintf("close policy %s", l.Policy)
 	if l.Policy != KeepAlive && l.TCP.RequestsPerConn > 1 {
 		what += fmt.Sprintf(", closed after every %d responses", l.TCP.RequestsPerConn)

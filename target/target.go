@@ -42,6 +42,11 @@ const Body = "ok\n"
 // Option sets up a server beyond its policy.
 type Option func(*Server)
 
+// Listen sets the socket options of the server's listening sockets.
+func Listen(o ListenOptions) Option {
+	return func(s *Server) { s.listen = o }
+}
+
 // RequestsPerConn makes the Close and Reset policies close a connection
 // after its nth response instead of its first.
 func RequestsPerConn(n int) Option {
@@ -55,7 +60,9 @@ type Server struct {
 	// respond writes the response to a request; nil writes Body. The
 	// close policy applies after it either way.
 	respond fasthttp.RequestHandler
-	ln      net.Listener
+	listen  ListenOptions
+	lns     *listeners
+	ln      net.Listener // the first of lns: its address is the server's
 	srv     *fasthttp.Server
 	served  chan error
 
@@ -81,15 +88,15 @@ func StartOn(addr string, p Policy, opts ...Option) (*Server, error) {
 	if !p.Valid() {
 		return nil, fmt.Errorf("target: unknown close policy %q", p)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("target: listen on %s: %w", addr, err)
-	}
-	s := &Server{policy: p, perConn: 1, served: make(chan error, 1), conns: make(map[net.Conn]struct{})}
-	s.ln = resetListener{Listener: ln, peer: &s.peer, reset: p == Reset, accepted: &s.accepted, closes: &s.closes}
+	s := &Server{policy: p, perConn: 1, conns: make(map[net.Conn]struct{})}
 	for _, o := range opts {
 		o(s)
 	}
+	lns, err := s.listen.listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	s.lns, s.served = lns, make(chan error, len(lns.all))
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		Name:                  "twbench",
@@ -100,9 +107,19 @@ func StartOn(addr string, p Policy, opts ...Option) (*Server, error) {
 		ConnState:             s.track,
 		Logger:                countingLogger{&s.errors, &s.peer},
 	}
-	go func() { s.served <- s.srv.Serve(s.ln) }()
+	for i, ln := range lns.all {
+		rl := resetListener{Listener: ln, peer: &s.peer, reset: p == Reset, accepted: &s.accepted, closes: &s.closes,
+			mine: lns.accepted[i]}
+		if i == 0 {
+			s.ln = rl
+		}
+		go func() { s.served <- s.srv.Serve(rl) }()
+	}
 	return s, nil
 }
+
+// ListenerAccepts counts the connections each listening socket accepted.
+func (s *Server) ListenerAccepts() []int64 { return s.lns.counts() }
 
 // Addr returns the address the server listens on.
 func (s *Server) Addr() *net.TCPAddr {
@@ -119,6 +136,9 @@ type resetListener struct {
 	reset    bool
 	accepted *atomic.Int64
 	closes   *closeCounter
+	// mine counts this listener's own accepts, among its SO_REUSEPORT
+	// siblings'.
+	mine *atomic.Int64
 }
 
 func (l resetListener) Accept() (net.Conn, error) {
@@ -127,6 +147,7 @@ func (l resetListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	l.accepted.Add(1)
+	l.mine.Add(1)
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return c, nil
@@ -260,7 +281,7 @@ func (s *Server) Close() error {
 		// Shutdown closes the listener only once Serve has taken it up,
 		// which it may not have done yet: without this, Serve would then
 		// accept forever.
-		_ = s.ln.Close()
+		s.lns.close()
 		if err != nil {
 			s.mu.Lock()
 			for c := range s.conns {
@@ -272,8 +293,10 @@ func (s *Server) Close() error {
 				s.closeErr = fmt.Errorf("target: close: %w", err)
 			}
 		}
-		if err := <-s.served; err != nil && s.closeErr == nil {
-			s.closeErr = fmt.Errorf("target: serve: %w", err)
+		for range s.lns.all {
+			if err := <-s.served; err != nil && s.closeErr == nil {
+				s.closeErr = fmt.Errorf("target: serve: %w", err)
+			}
 		}
 	})
 	return s.closeErr

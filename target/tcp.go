@@ -23,6 +23,8 @@ type TCPConfig struct {
 	// RequestsPerConn is how many responses a connection gets before the
 	// server closes it under Close or Reset; 0 is 1.
 	RequestsPerConn int
+	// Listen are the listening sockets' options.
+	Listen ListenOptions
 }
 
 // TCPServer is a running raw TCP target: it reads requests of a fixed
@@ -30,7 +32,7 @@ type TCPConfig struct {
 // end knows when an exchange is over without any framing.
 type TCPServer struct {
 	cfg      TCPConfig
-	ln       net.Listener
+	lns      *listeners
 	response []byte
 	peer     peerErrors
 	accepted atomic.Int64
@@ -52,28 +54,33 @@ func StartTCP(addr string, cfg TCPConfig) (*TCPServer, error) {
 	if cfg.RequestSize < 0 || cfg.ResponseSize < 0 || cfg.RequestsPerConn < 0 {
 		return nil, fmt.Errorf("target: negative sizes or request count in %+v", cfg)
 	}
-	ln, err := net.Listen("tcp", addr)
+	lns, err := cfg.Listen.listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("target: listen on %s: %w", addr, err)
+		return nil, err
 	}
 	s := &TCPServer{
 		cfg:      cfg,
-		ln:       ln,
+		lns:      lns,
 		response: make([]byte, cfg.ResponseSize),
 		conns:    make(map[*net.TCPConn]struct{}),
 	}
 	for i := range s.response {
 		s.response[i] = "twbench\n"[i%8]
 	}
-	s.wg.Go(s.accept)
+	for i, ln := range lns.all {
+		s.wg.Go(func() { s.accept(ln, lns.accepted[i]) })
+	}
 	return s, nil
 }
 
 // Addr returns the address the server listens on.
-func (s *TCPServer) Addr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
+func (s *TCPServer) Addr() *net.TCPAddr { return s.lns.all[0].Addr().(*net.TCPAddr) }
 
 // URL returns the server's address as a target, "tcp://127.0.0.1:port".
-func (s *TCPServer) URL() string { return "tcp://" + s.ln.Addr().String() }
+func (s *TCPServer) URL() string { return "tcp://" + s.Addr().String() }
+
+// ListenerAccepts counts the connections each listening socket accepted.
+func (s *TCPServer) ListenerAccepts() []int64 { return s.lns.counts() }
 
 // Policy returns the server's close policy.
 func (s *TCPServer) Policy() Policy { return s.cfg.Policy }
@@ -87,9 +94,9 @@ func (s *TCPServer) Accepted() int64 { return s.accepted.Load() }
 // Closes counts the server's closed connections by who closed first.
 func (s *TCPServer) Closes() Closes { return s.closes.load() }
 
-func (s *TCPServer) accept() {
+func (s *TCPServer) accept(ln net.Listener, mine *atomic.Int64) {
 	for {
-		c, err := s.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -101,6 +108,7 @@ func (s *TCPServer) accept() {
 			continue
 		}
 		s.accepted.Add(1)
+		mine.Add(1)
 		tc := c.(*net.TCPConn)
 		if !s.track(tc) {
 			tc.Close()
@@ -193,7 +201,7 @@ func (s *TCPServer) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
-		s.ln.Close()
+		s.lns.close()
 		done := make(chan struct{})
 		go func() { s.wg.Wait(); close(done) }()
 		select {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/pflag"
@@ -29,6 +30,11 @@ func listCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("list: %w", err)
+	}
+	for _, s := range cat.Suites {
+		if _, err := fmt.Fprintf(stdout, "\nsuite %s (run --suite %s): %s\n", s.Name, s.Name, strings.Join(s.Scenarios, ", ")); err != nil {
+			return fmt.Errorf("list: %w", err)
+		}
 	}
 	return nil
 }

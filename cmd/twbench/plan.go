@@ -31,6 +31,7 @@ type planFlags struct {
 	from, scenario, format string
 	table                  bool
 	expects                []string
+	pool                   int
 }
 
 func planCmd(_ context.Context, args []string, stdout io.Writer) error {
@@ -52,6 +53,7 @@ func planCmd(_ context.Context, args []string, stdout io.Writer) error {
 	for _, s := range report.PlanSettings() {
 		settings[s.Flag] = fs.String(s.Flag, "", s.Help+" (default: the host's)")
 	}
+	fs.IntVar(&f.pool, "pool", 0, "also plan a keep-alive pool of N connections: it carries N / latency requests/s (Little's law) and only the rest open connections; the plan shows the ceiling with and without it")
 	fs.BoolVar(&f.table, "table", false, "the articles' table: "+rates()+" requests/s, for every closer (or every run of --from)")
 	fs.StringVar(&f.from, "from", "", "take the workload's figures from this JSON report of twbench run")
 	fs.StringVar(&f.scenario, "scenario", "", "with --from, the run to plan from (default: every run)")
@@ -77,6 +79,7 @@ func planCmd(_ context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	reuseWas := rep.Host.Sysctl[sockstat.SysctlTWReuse]
 	for _, s := range report.PlanSettings() {
 		if fs.Changed(s.Flag) {
 			if rep.Host, err = s.Apply(rep.Host, *settings[s.Flag]); err != nil {
@@ -108,7 +111,14 @@ func planCmd(_ context.Context, args []string, stdout io.Writer) error {
 		rep.Plans = report.PlanTable(workloads, rep.Host, rep.TimeWaitObject)
 	} else {
 		for _, w := range workloads {
-			rep.Plans = append(rep.Plans, report.NewPlan(w, rep.Host, rep.TimeWaitObject))
+			pl := report.NewPlan(w, rep.Host, rep.TimeWaitObject)
+			if fs.Changed("tw-reuse") {
+				report.CompareTWReuse(&pl, rep.Host, reuseWas, rep.TimeWaitObject)
+			}
+			if f.pool > 0 {
+				report.ComparePool(&pl, f.pool)
+			}
+			rep.Plans = append(rep.Plans, pl)
 		}
 	}
 	var unmet []error
@@ -154,6 +164,12 @@ func planConflicts(fs *pflag.FlagSet, f *planFlags) error {
 		if f.table && fs.Changed(name) {
 			return usagef("plan: --table plans every closer at %s requests/s; give --table or --%s, not both", rates(), name)
 		}
+	}
+	if fs.Changed("pool") && (f.pool < 1 || f.pool > report.MaxPlanPairs) {
+		return usagef("plan: --pool %d: want 1 to %d connections", f.pool, report.MaxPlanPairs)
+	}
+	if f.table && (fs.Changed("pool") || fs.Changed("tw-reuse")) {
+		return usagef("plan: --table plans every closer at once; --pool and --tw-reuse are shown for one workload: give --rate or --from")
 	}
 	if !f.table && f.from == "" && !fs.Changed("rate") {
 		return usagef("plan: give --rate (new requests/s), --table, or --from REPORT.json")

@@ -146,6 +146,9 @@ func TestPlanBadInput(t *testing.T) {
 		{[]string{"--rate", "fast"}, `invalid argument "fast" for "--rate"`},
 		{[]string{"--rate", "5", "--closer", "nobody"}, `closer "nobody": want one of client, server, client-rst, server-rst, none`},
 		{[]string{"--rate", "5", "--regime", "lan"}, `regime "lan": want network or loopback`},
+		{[]string{"--rate", "5", "--tw-reuse", "3"}, `--tw-reuse "3": want 0, 1 or 2`},
+		{[]string{"--rate", "5", "--pool", "0"}, "--pool 0: want 1 to"},
+		{[]string{"--table", "--pool", "4"}, "--pool and --tw-reuse are shown for one workload"},
 		{[]string{"--rate", "5", "--sources", "0"}, "sources 0: want 1 to"},
 		{[]string{"--rate", "5", "--lifetime", "-1s"}, "connection_lifetime_s -1: want 0 or more"},
 		{[]string{"--rate", "5", "--time-wait", "0s"}, "time_wait_s 0: want above 0"},
@@ -168,6 +171,24 @@ func TestPlanBadInput(t *testing.T) {
 		}
 		if out != "" {
 			t.Errorf("plan %s wrote %q; want nothing", strings.Join(tc.args, " "), out)
+		}
+	}
+}
+
+// --tw-reuse and --pool: the plan assumes tcp_tw_reuse=1, and gives the
+// ceiling with and without each remedy.
+func TestPlanRemedyFlags(t *testing.T) {
+	out, err := plan(t, "--rate", "5000", "--closer", "client", "--regime", "network", "--port-range", "32768-60999",
+		"--tw-reuse", "1", "--pool", "4", "--latency", "1ms")
+	if err != nil {
+		t.Fatalf("plan = %v\n%s", err, out)
+	}
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"tcp_tw_reuse=1 (after", "tcp_tw_reuse=1: each port held 1.0 s, not 60.0 s",
+		"max requests/s 28,204 (without: 471)", "keep-alive pool of 4 connections: carries 4,000 requests/s",
+		"1,000 new connections/s at this rate (without: 5,000)"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the plan does not say %q:\n%s", want, out)
 		}
 	}
 }

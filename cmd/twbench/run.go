@@ -50,6 +50,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SortFlags = false
 	file := fs.StringP("file", "f", "", "scenario catalogue (default: the embedded scenarios.yaml)")
 	all := fs.Bool("all", false, "run every scenario in the catalogue, not only its default suite")
+	suites := fs.StringArray("suite", nil, "run the catalogue's suite NAME, such as mitigations (repeatable)")
 	fs.String("target", "", "http://host:port/path or tcp://host:port to load (default: the built-in target on 127.0.0.1)")
 	fs.String("protocol", "", loadgen.ProtocolHelp())
 	fs.String("closer", "", "who sends the first FIN: "+loadgen.CloserHelp())
@@ -92,8 +93,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usagef("--client %w", err)
 	}
-	if *all && fs.NArg() > 0 {
-		return usagef("run: --all runs every scenario; name scenarios or give --all, not both")
+	if *all && (fs.NArg() > 0 || len(*suites) > 0) {
+		return usagef("run: --all runs every scenario; name scenarios or suites, or give --all, not both")
 	}
 	if *noSampling {
 		for _, f := range []string{"server-agent", "sample-interval", "watch"} {
@@ -103,7 +104,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	host, hostErr := sockstat.ReadHost()
-	scenarios, err := selectScenarios(fs, *file, *all, host)
+	scenarios, err := selectScenarios(fs, *file, selection{all: *all, suites: *suites}, host)
 	if err != nil {
 		return err
 	}
@@ -168,6 +169,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			failures = append(failures, fmt.Errorf("scenario %s: %s", sc.Name, noRequest(&run)))
 		}
 	}
+	report.LinkRemedies(rep.Runs)
 
 	if err := writeReport(rep, outFormat, out, stdout); err != nil && !stdoutGone(err) {
 		return err

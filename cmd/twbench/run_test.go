@@ -325,7 +325,10 @@ func TestBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"run", "no-such"}, `no scenario "no-such" in scenarios.yaml (have: ab-finding, client-closes, keepalive, port-exhaustion,`},
-		{[]string{"run", "--all", "keepalive"}, "--all runs every scenario; name scenarios or give --all, not both"},
+		{[]string{"run", "--all", "keepalive"}, "--all runs every scenario; name scenarios or suites, or give --all, not both"},
+		{[]string{"run", "--all", "--suite", "mitigations"}, "--all runs every scenario; name scenarios or suites, or give --all, not both"},
+		{[]string{"run", "--suite", "fixes"}, `run: --suite: no suite "fixes" in scenarios.yaml (have: mitigations)`},
+		{[]string{"run", "-f", bad + "s", "--suite", "x"}, "read scenarios"},
 		{[]string{"run", "--protocol", "http1.1", "--closer", "client", "--source", "192.0.2.7"}, "--source: 192.0.2.7: not an address of this host"},
 		{[]string{"run", "--protocol", "http1.1", "--closer", "client", "--client-port-range", "10000-10099"}, "--client-port-range: 10000-10099 is not within net.ipv4.ip_local_port_range"},
 		{[]string{"run", "--protocol", "http1.1", "--closer", "client", "--client-port-range", "9-8"}, `--client-port-range: "9-8": want LO-HI`},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -14,25 +15,29 @@ import (
 	"github.com/twbench/twbench/sockstat"
 )
 
-// selectScenarios returns the scenarios to run: those named, all of the
-// catalogue's, or one built from flags alone; each with the flags'
-// overrides applied, validated, and checked against this host.
-func selectScenarios(fs *pflag.FlagSet, file string, all bool, host sockstat.Host) ([]scenario.Scenario, error) {
+// selection is what run was asked to run besides the scenarios named:
+// every scenario (--all), or the catalogue's suites (--suite).
+type selection struct {
+	all    bool
+	suites []string
+}
+
+// selectScenarios returns the scenarios to run: those of the suites
+// given and those named, all of the catalogue's, or one built from flags
+// alone; each with the flags' overrides applied, validated, and checked
+// against this host.
+func selectScenarios(fs *pflag.FlagSet, file string, sel selection, host sockstat.Host) ([]scenario.Scenario, error) {
 	cat, err := loadCatalogue(file)
 	if err != nil {
 		return nil, err
 	}
 	var picked []scenario.Scenario
 	switch names := fs.Args(); {
-	case len(names) > 0:
-		for _, name := range names {
-			s, ok := cat.Lookup(name)
-			if !ok {
-				return nil, usagef("run: no scenario %q in %s (have: %s)", name, cat.File, strings.Join(cat.Names(), ", "))
-			}
-			picked = append(picked, s)
+	case len(names) > 0 || len(sel.suites) > 0:
+		if picked, err = pickNamed(cat, sel.suites, names); err != nil {
+			return nil, err
 		}
-	case all:
+	case sel.all:
 		picked = cat.All()
 	case fs.Changed("protocol") || fs.Changed("closer") || fs.Changed("target"):
 		picked = []scenario.Scenario{{Name: "ad-hoc", Description: "built from the command line", Source: "flags"}}
@@ -86,6 +91,38 @@ func selectScenarios(fs *pflag.FlagSet, file string, all bool, host sockstat.Hos
 	}
 	if len(errs) > 0 {
 		return nil, usageError{errors.Join(errs...)}
+	}
+	return picked, nil
+}
+
+// pickNamed returns the scenarios of suites, then those of names, each
+// once, in that order.
+func pickNamed(cat *scenario.Catalogue, suites, names []string) ([]scenario.Scenario, error) {
+	var picked []scenario.Scenario
+	add := func(s scenario.Scenario) {
+		if !slices.ContainsFunc(picked, func(p scenario.Scenario) bool { return p.Name == s.Name }) {
+			picked = append(picked, s)
+		}
+	}
+	for _, name := range suites {
+		list, ok := cat.Suite(name)
+		if !ok {
+			have := "none"
+			if len(cat.Suites) > 0 {
+				have = strings.Join(cat.SuiteNames(), ", ")
+			}
+			return nil, usagef("run: --suite: no suite %q in %s (have: %s)", name, cat.File, have)
+		}
+		for _, s := range list {
+			add(s)
+		}
+	}
+	for _, name := range names {
+		s, ok := cat.Lookup(name)
+		if !ok {
+			return nil, usagef("run: no scenario %q in %s (have: %s)", name, cat.File, strings.Join(cat.Names(), ", "))
+		}
+		add(s)
 	}
 	return picked, nil
 }

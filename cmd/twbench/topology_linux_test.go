@@ -143,6 +143,23 @@ func nobodyBinary(t *testing.T) (bin string, attr *syscall.SysProcAttr) {
 	return copied, &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 }
 
+// runNobody runs the twbench binary with args as an unprivileged user
+// (nobodyBinary), skipping the test where user namespaces are off.
+func runNobody(t *testing.T, args ...string) (stdout, stderr *bytes.Buffer, err error) {
+	t.Helper()
+	bin, attr := nobodyBinary(t)
+	cmd := exec.Command(bin, args...)
+	cmd.Dir, cmd.SysProcAttr = filepath.Dir(bin), attr
+	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == exitUsage && strings.Contains(stderr.String(), "needs network namespaces of its own") {
+		t.Skipf("user namespaces are off here: %s", stderr.String())
+	}
+	return stdout, stderr, err
+}
+
 // As an unprivileged user (nobody under root): the client closes first
 // over veth on 100 ports, at 200/s; they run out after half a second,
 // every port was used before the first EADDRNOTAVAIL, and the ceiling
@@ -152,18 +169,10 @@ func nobodyBinary(t *testing.T) (bin string, attr *syscall.SysProcAttr) {
 // the host.
 func TestRunTopologyRootless(t *testing.T) {
 	needSampling(t)
-	bin, attr := nobodyBinary(t)
 	links, nets := hostLinks(t), netNamespaces(t)
-	cmd := exec.Command(bin, "run", "client-closes-network", "ab-finding-network", "-d", "1500ms", "--rate", "200",
+	stdout, stderr, err := runNobody(t, "run", "client-closes-network", "ab-finding-network", "-d", "1500ms", "--rate", "200",
 		"--port-range", "40000-40099", "--format", "json", "--no-progress")
-	cmd.Dir, cmd.SysProcAttr = filepath.Dir(bin), attr
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
 	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == exitUsage && strings.Contains(stderr.String(), "needs network namespaces of its own") {
-		t.Skipf("user namespaces are off here: %s", stderr.String())
-	}
 	// The catalogue's expectations are for its 28,232 ports at 4,000/s:
 	// with 100 ports at 200/s some fail (exit 1); the figures are checked
 	// here.
