@@ -127,6 +127,12 @@ func portCost(r *Run) string {
 	}
 	msg := fmt.Sprintf("; each request holds a client port for %s, so %s about %s new connections/s to this target over a network",
 		seconds(p.PortsPerQPS), who, rateText(*net))
+	if p.PortHoldS.Network < p.PortsPerQPS {
+		// tcp_tw_reuse=1: connect() takes a port back from TIME_WAIT over
+		// a network too.
+		return fmt.Sprintf("; each request leaves a client port in TIME_WAIT for %s, but tcp_tw_reuse=1 hands it back after %s, so %s about %s new connections/s to this target, over a network as on loopback",
+			seconds(p.PortsPerQPS), seconds(p.ReuseDelayS), who, rateText(*net))
+	}
 	if *loop != *net {
 		msg += fmt.Sprintf(" (%s/s on loopback, where tcp_tw_reuse hands a port back after %s)",
 			rateText(*loop), seconds(p.ReuseDelayS))

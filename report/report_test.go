@@ -286,6 +286,11 @@ func TestPortCeilings(t *testing.T) {
 			if p.MaxSustainableQPS.InForce != tc.wantInForce {
 				t.Errorf("in_force = %s; want %s", p.MaxSustainableQPS.InForce, tc.wantInForce)
 			}
+			// The sentence's port hold is the one its ceiling comes from.
+			reuse := strings.Contains(report.Explain(&run), "tcp_tw_reuse=1 hands it back after 1.0 s")
+			if want := tc.reuse == "1" && tc.closes.ClientFirst > 0; reuse != want {
+				t.Errorf("Explain = %q; want it to say that tcp_tw_reuse=1 hands ports back: %v", report.Explain(&run), want)
+			}
 		})
 	}
 }
