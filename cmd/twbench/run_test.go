@@ -86,13 +86,16 @@ func checkAgainstSS(t *testing.T, run *report.Run) {
 // interval 3 in 40,000 were missed. On a host holding tens of thousands of
 // TIME_WAIT sockets (other tests' in the last 60 s) a sample costs more and
 // the sampler stretches its interval to stay under 5% of a core; the
-// window, and the misses, grow with it.
+// window, and the misses, grow with it (4.3% were missed at a 504 ms
+// mean interval in one CI run). The share allowed falls by 20% per second
+// of interval, to no less than 85%.
 func seenShare(t *testing.T, r *report.Run) float64 {
 	t.Helper()
 	if sm := r.Sampling; sm != nil && sm.MeanIntervalS > 1.5*sm.IntervalS {
-		t.Logf("sampling stretched to every %.0f ms (a sample cost up to %.1f ms): allowing more TIME_WAIT takeovers",
-			1000*sm.MeanIntervalS, sm.MaxCostMS)
-		return 0.97
+		share := max(0.85, min(0.97, 1-0.2*sm.MeanIntervalS))
+		t.Logf("sampling stretched to every %.0f ms (a sample cost up to %.1f ms): allowing more TIME_WAIT takeovers, down to %.1f%% seen",
+			1000*sm.MeanIntervalS, sm.MaxCostMS, 100*share)
+		return share
 	}
 	return 0.995
 }
