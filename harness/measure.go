@@ -160,6 +160,9 @@ type run struct {
 	in       report.Input
 
 	srv target.Instance // the built-in target; nil for another
+	// stopped are the built-in target's instances a restart stopped
+	// (restart.go): their counts are the run's too.
+	stopped []target.Instance
 	// upstream is the built-in proxy's upstream target; nil without one.
 	upstream target.Instance
 	cfg      loadgen.Config
@@ -380,12 +383,28 @@ func (r *run) assemble() report.Run {
 			r.in.ServerCounters = after.Sub(r.serverBefore)
 		}
 	}
-	if r.srv != nil {
-		pe := r.srv.PeerErrors()
-		r.in.ServerErrors = map[string]int64{"ECONNRESET": pe.ECONNRESET, "other": pe.Other}
-		if accepts := r.srv.ListenerAccepts(); len(accepts) > 1 {
-			r.in.ListenerAccepts = accepts
+	// The built-in target's counts, over every instance of it the run
+	// had: a restart stops one and starts another.
+	var accepts []int64
+	for _, srv := range append(slices.Clip(r.stopped), r.srv) {
+		if srv == nil {
+			continue
 		}
+		pe := srv.PeerErrors()
+		if r.in.ServerErrors == nil {
+			r.in.ServerErrors = map[string]int64{"ECONNRESET": 0, "other": 0}
+		}
+		r.in.ServerErrors["ECONNRESET"] += pe.ECONNRESET
+		r.in.ServerErrors["other"] += pe.Other
+		for i, n := range srv.ListenerAccepts() {
+			if i == len(accepts) {
+				accepts = append(accepts, 0)
+			}
+			accepts[i] += n
+		}
+	}
+	if len(accepts) > 1 {
+		r.in.ListenerAccepts = accepts
 	}
 	r.in.Notes = append(r.in.Notes, counterNotes(r.in.Counters, r.in.ServerCounters)...)
 	return report.Build(r.in)

@@ -50,7 +50,7 @@ func (r *run) restart(loadStart time.Time, done <-chan struct{}) *report.Restart
 	addr := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	stopping := time.Now()
 	_ = r.srv.Close()
-	r.srv = nil
+	r.stopped, r.srv = append(r.stopped, r.srv), nil
 	stopped := time.Now()
 	res := &report.Restart{AtS: float64(stopping.Sub(loadStart).Milliseconds()) / 1000, ReuseAddr: !r.sc.ListenOptions().NoReuseAddr,
 		StopMS: millis(stopped.Sub(stopping))}

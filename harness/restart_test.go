@@ -54,9 +54,16 @@ func TestIsolateRestart(t *testing.T) {
 	}
 }
 
-// SO_REUSEPORT listeners share the connections, each counting its own.
+// SO_REUSEPORT listeners share the connections, each counting its own;
+// across a restart, the counts are both instances'.
 func TestIsolateReusePort(t *testing.T) {
-	sc := listenerScenario(t, map[string]string{"reuseport": "4"})
+	for _, keys := range []map[string]string{{"reuseport": "4"}, {"reuseport": "4", "restart_at": "400ms"}} {
+		checkReusePort(t, listenerScenario(t, keys))
+	}
+}
+
+func checkReusePort(t *testing.T, sc *scenario.Scenario) {
+	t.Helper()
 	run := isolate(t, Job{Topology: sc.Topology, Scenario: sc, Options: JobOptions{Tail: 100 * time.Millisecond}})
 	if run.ReusePort == nil || run.ReusePort.Listeners != 4 {
 		t.Fatalf("reuseport %+v; want 4 listeners", run.ReusePort)
@@ -69,6 +76,6 @@ func TestIsolateReusePort(t *testing.T) {
 		}
 	}
 	if sum != run.Connections || busy < 2 {
-		t.Errorf("accepts %v (%d), %d connections; want them all, spread", run.ReusePort.Accepts, sum, run.Connections)
+		t.Errorf("restart %+v: accepts %v (%d), %d connections; want them all, spread", run.Restart, run.ReusePort.Accepts, sum, run.Connections)
 	}
 }
