@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/twbench/twbench/internal/netns"
@@ -184,6 +185,9 @@ func ReadJob() (Job, error) {
 	if os.Getpid() != 1 {
 		return job, errors.New("harness: a job runs only in a child process Isolate started")
 	}
+	// The result's descriptor stays open for RunJob, but not in a
+	// command the job starts: what it wrote there would be the result.
+	syscall.CloseOnExec(resultFD)
 	f := os.NewFile(jobFD, "job")
 	if f == nil {
 		return job, errors.New("harness: no job descriptor")

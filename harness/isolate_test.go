@@ -243,6 +243,19 @@ func TestIsolateWatch(t *testing.T) {
 }
 
 // A command that cannot be started is ErrStart, as without a topology.
+// The watched command has the standard streams and nothing else of the
+// child's: a write to the result's descriptor would be taken for the
+// result.
+func TestIsolateWatchDescriptors(t *testing.T) {
+	needTopologies(t)
+	job := Job{Topology: scenario.TopologyNetns, Watch: &WatchJob{Argv: []string{"/bin/sh", "-c", `echo '{}' >&4; test ! -e /proc/self/fd/4`},
+		Serve: listener(t, "http://127.0.0.1:0")}, Options: JobOptions{Tail: 50 * time.Millisecond}}
+	run := isolate(t, job)
+	if run.Watch == nil || run.Watch.ExitCode == nil || *run.Watch.ExitCode != 0 {
+		t.Errorf("watch %+v; want the command to find no descriptor 4", run.Watch)
+	}
+}
+
 func TestIsolateWatchNotFound(t *testing.T) {
 	needTopologies(t)
 	job := Job{Topology: scenario.TopologyNetns, UserNamespace: netns.NeedsUserNamespace(),
