@@ -158,7 +158,11 @@ func exhaustion(res *loadgen.Result, duration time.Duration, p *Ports, cpu []CPU
 		// The wait for a port to come back, without the connection's own
 		// life (a fraction of a millisecond here).
 		wait := max(hold-p.ConnectionLifetimeS, 0)
-		if c == loadgen.ErrAddrNotAvail && ceil != nil && p.TimeWaitMeasured && p.ClientCloseShare > 0 &&
+		// Only a port held for the measured TIME_WAIT makes a measured
+		// ceiling: under tcp_tw_reuse the hold is the reuse delay, a
+		// setting, and the figure would repeat the prediction.
+		heldTimeWait := hold >= p.PortsPerQPS*0.999
+		if c == loadgen.ErrAddrNotAvail && ceil != nil && p.TimeWaitMeasured && heldTimeWait && p.ClientCloseShare > 0 &&
 			p.ConnectionsPerRequest > 0 && onset.T.Seconds() < hold {
 			// No port was held for its full time yet when the first
 			// error came: what had been used by then was all there was.

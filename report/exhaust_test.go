@@ -212,6 +212,22 @@ func TestExhaustionMeasuredCeilingLate(t *testing.T) {
 	}
 }
 
+// Under tcp_tw_reuse a port is held for the reuse delay, a setting, not
+// the measured TIME_WAIT: an exhaustion within it makes no measured
+// ceiling, which would only repeat the prediction.
+func TestExhaustionMeasuredCeilingReuse(t *testing.T) {
+	res := result(100, 300*time.Microsecond, loadgen.Closes{ClientFirst: 100})
+	res.Errors[loadgen.ErrAddrNotAvail] = 10
+	res.Onset[loadgen.ErrAddrNotAvail] = loadgen.Progress{T: 500 * time.Millisecond, Requests: 100, Connections: 100}
+	res.Timeline = []loadgen.Progress{{T: 2 * time.Second, Requests: 100, Connections: 100}}
+	s := sc("x", loadgen.HTTP11, loadgen.CloserClient)
+	s.ClientPortRange = "40000-40099"
+	run := report.Build(report.Input{Scenario: s, Loopback: true, Result: res, Host: host("2", "1"), Samples: samples(false, 10)})
+	if e := run.Exhaustion[0]; e.MeasuredCeiling != nil || e.MeasuredRatio != nil {
+		t.Errorf("loopback, ports back after 1 s: measured ceiling %s, ratio %s; want null", fmtPtr(e.MeasuredCeiling), fmtPtr(e.MeasuredRatio))
+	}
+}
+
 // TestServerNamespace: under veth the server end is its own namespace's,
 // with its settings and counters.
 func TestServerNamespace(t *testing.T) {

@@ -209,8 +209,8 @@ func exhaustionLine(r *Run, e *Exhaustion) string {
 		}
 	}
 	if e.MeasuredCeiling != nil {
-		msg += fmt.Sprintf("; measured: %s connections before the first, %.1f%% of the usable ports, each held %s, make a ceiling of %s/s",
-			commas(e.ConnectionsBefore), 100*float64(e.ConnectionsBefore)/float64(max(r.Ports.UsablePorts, 1)),
+		msg += fmt.Sprintf("; measured: %s before the first, %.1f%% of the usable ports, each held %s, make a ceiling of %s/s",
+			plural64(e.ConnectionsBefore, "connection"), 100*float64(e.ConnectionsBefore)/float64(max(r.Ports.UsablePorts, 1)),
 			seconds(portHold(r)), commasFloat(*e.MeasuredCeiling, 1))
 		if e.MeasuredRatio != nil {
 			msg += fmt.Sprintf(", %.3f of the %s/s predicted", *e.MeasuredRatio, ceilingText(r))
