@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -81,7 +82,7 @@ func NamespaceSettings() []NamespaceSetting {
 		{Key: "max_tw_buckets", Sysctl: "net.ipv4.tcp_max_tw_buckets",
 			Help: "tcp_max_tw_buckets in the run's private namespaces: TIME_WAIT sockets past it are dropped", Parse: parseCount},
 		{Key: "fin_timeout", Sysctl: "net.ipv4.tcp_fin_timeout",
-			Help: "tcp_fin_timeout in the run's private namespaces, in seconds: how long an orphaned FIN_WAIT2 lasts (not TIME_WAIT)", Parse: parseCount},
+			Help: "tcp_fin_timeout in the run's private namespaces, in seconds: how long an orphaned FIN_WAIT2 lasts (not TIME_WAIT)", Parse: parseSeconds},
 	}
 }
 
@@ -130,6 +131,21 @@ func parseCount(text string) (string, error) {
 		return "", fmt.Errorf("%q: want a whole number from 0 to %d", text, int32(^uint32(0)>>1))
 	}
 	return strconv.FormatInt(n, 10), nil
+}
+
+// maxJiffiesSeconds is the most seconds a sysctl kept in jiffies takes on
+// any kernel: INT_MAX / HZ, at the largest HZ (1000). The kernel refuses
+// more with EINVAL only when the namespace is made.
+const maxJiffiesSeconds = math.MaxInt32 / 1000
+
+// parseSeconds checks a sysctl in seconds that the kernel keeps in
+// jiffies (tcp_fin_timeout).
+func parseSeconds(text string) (string, error) {
+	v, err := parseCount(text)
+	if n, _ := strconv.ParseInt(v, 10, 32); err != nil || n > maxJiffiesSeconds {
+		return "", fmt.Errorf("%q: want whole seconds from 0 to %d (the kernel keeps them in jiffies)", text, maxJiffiesSeconds)
+	}
+	return v, nil
 }
 
 // TopologyName returns the scenario's topology: host when none was given.
