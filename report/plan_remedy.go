@@ -84,8 +84,10 @@ func remedyParts(pl *Plan) []string {
 		if r.PoolCapacity != nil {
 			s += fmt.Sprintf("carries %s requests/s on kept connections (%s / %s); ", rateText(*r.PoolCapacity),
 				commas(int64(math.Round(*r.PoolCapacity*pl.Workload.LatencyS))), seconds(pl.Workload.LatencyS))
-		} else {
+		} else if r.PortHoldS != r.PortHoldSWithout {
 			s += fmt.Sprintf("each port held %s, not %s; ", seconds(r.PortHoldS), seconds(r.PortHoldSWithout))
+		} else {
+			s += fmt.Sprintf("each port held %s, as without it; ", seconds(r.PortHoldS))
 		}
 		s += fmt.Sprintf("%s new connections/s at this rate (without: %s); max requests/s %s (without: %s)",
 			rateText(r.NewConnectionsPerS), rateText(r.NewConnectionsPerSWithout), ceilingOrNone(r.MaxSustainableQPS), ceilingOrNone(r.Without))

@@ -97,7 +97,12 @@ func planCmd(_ context.Context, args []string, stdout io.Writer) error {
 		if f.table {
 			w.Rate = report.TableRates()[0]
 		}
-		if err := w.Validate(); err != nil {
+		err := w.Validate()
+		if err == nil && f.pool > 0 && w.LatencyS <= 0 {
+			// Little's law: a pool's capacity is its size over the latency.
+			err = errors.New("--pool: a request that takes no time lets a pool carry any rate: give --latency")
+		}
+		if err != nil {
 			if w.Scenario != "" {
 				err = fmt.Errorf("%s: scenario %s: %w", f.from, w.Scenario, err)
 			}

@@ -149,6 +149,7 @@ func TestPlanBadInput(t *testing.T) {
 		{[]string{"--rate", "5", "--tw-reuse", "3"}, `--tw-reuse "3": want 0, 1 or 2`},
 		{[]string{"--rate", "5", "--pool", "0"}, "--pool 0: want 1 to"},
 		{[]string{"--table", "--pool", "4"}, "--pool and --tw-reuse are shown for one workload"},
+		{[]string{"--rate", "1000", "--pool", "100", "--latency", "0s"}, "--pool: a request that takes no time lets a pool carry any rate: give --latency"},
 		{[]string{"--rate", "5", "--sources", "0"}, "sources 0: want 1 to"},
 		{[]string{"--rate", "5", "--lifetime", "-1s"}, "connection_lifetime_s -1: want 0 or more"},
 		{[]string{"--rate", "5", "--time-wait", "0s"}, "time_wait_s 0: want above 0"},
@@ -190,5 +191,16 @@ func TestPlanRemedyFlags(t *testing.T) {
 		if !strings.Contains(flat, want) {
 			t.Errorf("the plan does not say %q:\n%s", want, out)
 		}
+	}
+}
+
+// A remedy that changes nothing in the plan's regime says so.
+func TestPlanRemedyUnchanged(t *testing.T) {
+	out, err := plan(t, "--rate", "1000", "--closer", "client", "--regime", "loopback", "--port-range", "32768-60999", "--tw-reuse", "1")
+	if err != nil {
+		t.Fatalf("plan = %v\n%s", err, out)
+	}
+	if flat := strings.Join(strings.Fields(out), " "); !strings.Contains(flat, "tcp_tw_reuse=1: each port held 1.0 s, as without it;") {
+		t.Errorf("the plan does not say tcp_tw_reuse=1 changes nothing on loopback:\n%s", out)
 	}
 }
