@@ -420,7 +420,8 @@ func counterNotes(client, server sockstat.Counters) []string {
 		where    string
 	}{{client, "the kernel"}, {server, "the server's namespace"}} {
 		if n := c.counters["TCPTimeWaitOverflow"]; n > 0 {
-			out = append(out, fmt.Sprintf("%s dropped %d TIME_WAIT sockets at tcp_max_tw_buckets (TCPTimeWaitOverflow): TIME_WAIT counts are lower than the closes", c.where, n))
+			out = append(out, fmt.Sprintf("%s dropped %d TIME_WAIT sockets at tcp_max_tw_buckets (TCPTimeWaitOverflow): TIME_WAIT counts are lower than the closes, "+
+				"and the port figures (ports per qps, the ceilings), which hold each port for the TIME_WAIT of the end that closed, overstate what those closes held", c.where, n))
 		}
 	}
 	return out

@@ -254,3 +254,22 @@ func TestServerNamespace(t *testing.T) {
 		}
 	}
 }
+
+// Past tcp_max_tw_buckets the kernel keeps no TIME_WAIT: in a namespace
+// of the run's own the sentence says so, and that the ports were free at
+// once, not that each was held 60 s.
+func TestExplainTimeWaitOverflow(t *testing.T) {
+	run := report.Build(report.Input{Scenario: sc("x", loadgen.HTTP11, loadgen.CloserClient),
+		Result: result(500, 300*time.Microsecond, loadgen.Closes{ClientFirst: 500}), Host: host("2", "1"), Samples: samples(false, 0),
+		Counters: sockstat.Counters{"TW": 0, "TCPTimeWaitOverflow": 500}, Topology: &report.Topology{Name: "netns"}})
+	got := strings.Join(strings.Fields(report.Explain(&run)), " ")
+	for _, want := range []string{"neither end held TIME_WAIT during the load (the kernel kept none for 500 closes, past tcp_max_tw_buckets",
+		"for 500 of them none was kept and the port was free at once"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Explain = %q; want %q", got, want)
+		}
+	}
+	if strings.Contains(got, "sustains") {
+		t.Errorf("Explain = %q; want no ceiling from ports that were not held", got)
+	}
+}

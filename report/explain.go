@@ -53,6 +53,9 @@ func whoHeld(r *Run) string {
 			msg += fmt.Sprintf(" (%s new on the client, %s on the server, for %s requests)",
 				commas(cn), commas(sn), commas(r.Requests))
 		}
+		if n := timeWaitOverflow(r); n > 0 {
+			msg += fmt.Sprintf(" (the kernel kept none for %s closes, past tcp_max_tw_buckets: TCPTimeWaitOverflow)", commas(n))
+		}
 		return msg
 	case sn >= 20*cn:
 		return fmt.Sprintf("the server held the TIME_WAIT (%s at peak, %.2f new per request; the client %s at peak)",
@@ -110,10 +113,31 @@ func why(r *Run) string {
 		percent(c.ClientRST, total), percent(c.ServerRST, total)) + portCost(r)
 }
 
+// timeWaitOverflow counts the closes the run's own namespaces kept no
+// TIME_WAIT for (tcp_max_tw_buckets); 0 on the host, whose counter is
+// every program's.
+func timeWaitOverflow(r *Run) int64 {
+	if r.Topology == nil {
+		return 0
+	}
+	n := r.KernelCounters["TCPTimeWaitOverflow"]
+	if r.Server.Source == SourceNamespace {
+		n += r.Server.KernelCounters["TCPTimeWaitOverflow"]
+	}
+	return n
+}
+
 // portCost says what the client's share of the TIME_WAIT costs in ports.
 func portCost(r *Run) string {
 	p := &r.Ports
 	net, loop := p.MaxSustainableQPS.Network, p.MaxSustainableQPS.Loopback
+	if n := r.KernelCounters["TCPTimeWaitOverflow"]; r.Topology != nil && p.ClientCloseShare >= 0.5 &&
+		float64(n) >= 0.5*float64(r.Closes.ClientFirst) && n > 0 {
+		// The client's namespace dropped the TIME_WAIT of most of its
+		// closes: their ports were free at once.
+		return fmt.Sprintf("; each close would have held a client port for %s in TIME_WAIT, but for %s of them none was kept and the port was free at once",
+			seconds(p.PortsPerQPS), commas(n))
+	}
 	if p.ClientCloseShare < 0.5 || net == nil || loop == nil || p.ConnectionsPerRequest < 0.5 {
 		if p.ConnectionsPerRequest >= 0.5 && p.ConnectionLifetimeS > 0 {
 			return fmt.Sprintf("; each client port is free again the moment its connection closes, after %s",
