@@ -2,6 +2,7 @@ package harness
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"syscall"
@@ -27,12 +28,14 @@ func (r *run) restartLater() (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	start := time.Now()
+	skipped := false
 	wg.Go(func() {
 		t := time.NewTimer(delay)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-done:
+			skipped = true
 			return
 		}
 		r.in.Restart = r.restart(start, done)
@@ -40,6 +43,10 @@ func (r *run) restartLater() (stop func()) {
 	return func() {
 		close(done)
 		wg.Wait()
+		if skipped {
+			r.in.Notes = append(r.in.Notes, fmt.Sprintf("restart_at %v: the load ended after %v, before it, and the built-in target was not restarted",
+				delay, time.Since(start).Round(time.Millisecond)))
+		}
 	}
 }
 

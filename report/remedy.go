@@ -316,7 +316,13 @@ func remedyLines(r *Run) []string {
 		case rs.Error == "":
 			line += fmt.Sprintf("it bound at once (%s ms after the stop)", commasFloat(*rs.RebindMS, 1))
 		default:
-			line += fmt.Sprintf("bind failed with %s, blocked by %s TIME_WAIT sockets on the port", rs.Error, commas(int64(rs.TimeWaitOnPort)))
+			line += "bind failed with " + rs.Error
+			switch {
+			case rs.Error == "EADDRINUSE" && rs.TimeWaitOnPort > 0:
+				line += fmt.Sprintf(", blocked by %s TIME_WAIT sockets on the port", commas(int64(rs.TimeWaitOnPort)))
+			case rs.TimeWaitOnPort >= 0:
+				line += fmt.Sprintf(", with %s TIME_WAIT sockets on the port", commas(int64(rs.TimeWaitOnPort)))
+			}
 			if rs.Bound {
 				line += fmt.Sprintf("; it bound %s after the stop, after %d tries", seconds(*rs.RebindMS/1000), rs.Attempts)
 			} else {

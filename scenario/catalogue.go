@@ -136,6 +136,7 @@ func (d *decoder) names(key string, n *yaml.Node, defined map[string]int, empty 
 		return nil
 	}
 	var names []string
+	listed := map[string]int{}
 	for _, item := range n.Content {
 		if item.Kind != yaml.ScalarNode {
 			d.add(item, "%s: want scenario names, not %s", key, kindName(item))
@@ -145,6 +146,11 @@ func (d *decoder) names(key string, n *yaml.Node, defined map[string]int, empty 
 			d.add(item, "%s: no scenario %q in this file", key, item.Value)
 			continue
 		}
+		if line, dup := listed[item.Value]; dup {
+			d.add(item, "%s: %q listed twice (first at line %d)", key, item.Value, line)
+			continue
+		}
+		listed[item.Value] = item.Line
 		names = append(names, item.Value)
 	}
 	return names

@@ -98,3 +98,20 @@ scenarios:
 		}
 	}
 }
+
+// A list of scenario names names each once.
+func TestSuiteListsTwice(t *testing.T) {
+	_, err := scenario.Parse("t.yaml", []byte(`
+default: [a, a]
+suites:
+  twice: [a, b, a]
+scenarios:
+  - name: a
+  - name: b
+`))
+	for _, want := range []string{`t.yaml:2: default: "a" listed twice (first at line 2)`, `t.yaml:4: suites: twice: "a" listed twice (first at line 4)`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse: %v\nwant it to contain %q", err, want)
+		}
+	}
+}

@@ -19,6 +19,7 @@ func TestTopologyBadUsage(t *testing.T) {
 		{[]string{"run", "--topology", "mars", "--protocol", "http1.1"}, `--topology: "mars": want host, netns, veth`},
 		{[]string{"run", "--topology", "veth", "--target", "http://127.0.0.1:8080/"}, "topology veth runs twbench's built-in target inside its namespaces: give no target"},
 		{[]string{"run", "ab-finding-network", "--server-agent", "http://127.0.0.1:9911"}, "--server-agent reads a server on another host"},
+		{[]string{"watch", "--topology", "bogus", "--", "true"}, `--topology: "bogus": want host, netns, veth`},
 		{[]string{"run", "--topology", "netns", "--fin-timeout", "8589935"}, `--fin-timeout: "8589935": want whole seconds from 0 to 2147483 (the kernel keeps them in jiffies)`},
 		{[]string{"run", "--topology", "veth", "--source", "127.0.0.1"}, "--source: 127.0.0.1: topology veth's client has one address, 198.18.0.2: give no source"},
 		{[]string{"run", "--topology", "netns", "--source", "198.18.0.2"}, "--source: 198.18.0.2: topology netns runs over its namespace's loopback: give addresses in 127.0.0.0/8"},

@@ -47,12 +47,15 @@ func watchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(argv) == 0 {
 		return usagef("watch: no command given: %s", watchSynopsis)
 	}
+	topology, err := watchTopology(fs)
+	if err != nil {
+		return err
+	}
 	spec, opts, err := watchSetup(fs, argv, *targetFlag, *serve, *watches, *serverAgent)
 	if err != nil {
 		return err
 	}
-	topology, err := watchTopology(fs, spec, *serverAgent)
-	if err != nil {
+	if err := checkWatchTopology(topology, spec, *serverAgent); err != nil {
 		return err
 	}
 	outFormat, err := resolveFormat(*format, *output)

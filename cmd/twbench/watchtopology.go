@@ -15,12 +15,8 @@ import (
 )
 
 // watchTopology reads watch's --topology and namespace settings into a
-// scenario, which checks them as it checks a scenario file's, and
-// refuses what a private topology cannot watch: a server on another host
-// (--server-agent), and under veth a server the command brings itself
-// (the command runs in the client's namespace; --serve's target in the
-// server's).
-func watchTopology(fs *pflag.FlagSet, spec harness.WatchSpec, agentURL string) (scenario.Scenario, error) {
+// scenario, which checks them as it checks a scenario file's.
+func watchTopology(fs *pflag.FlagSet) (scenario.Scenario, error) {
 	sc := scenario.Scenario{Name: "watch"}
 	for _, o := range topologyOverrides() {
 		if fs.Lookup(o.flag) == nil || !fs.Changed(o.flag) {
@@ -37,16 +33,23 @@ func watchTopology(fs *pflag.FlagSet, spec harness.WatchSpec, agentURL string) (
 		}
 		return sc, usagef("--%s: %s", flag, fe.Problem())
 	}
-	if !sc.Private() {
-		return sc, nil
-	}
-	switch {
-	case agentURL != "":
-		return sc, usagef("watch: --server-agent reads a server on another host, and --topology %s runs the command inside namespaces of its own: give one or the other", sc.TopologyName())
-	case sc.TopologyName() == scenario.TopologyVeth && spec.Serve == nil:
-		return sc, usagef("watch: --topology veth runs the command in the client's namespace and twbench's target in the server's: give --serve")
-	}
 	return sc, nil
+}
+
+// checkWatchTopology refuses what a private topology cannot watch: a
+// server on another host (--server-agent), and under veth a server the
+// command brings itself (the command runs in the client's namespace;
+// --serve's target in the server's).
+func checkWatchTopology(sc scenario.Scenario, spec harness.WatchSpec, agentURL string) error {
+	switch {
+	case !sc.Private():
+		return nil
+	case agentURL != "":
+		return usagef("watch: --server-agent reads a server on another host, and --topology %s runs the command inside namespaces of its own: give one or the other", sc.TopologyName())
+	case sc.TopologyName() == scenario.TopologyVeth && spec.Serve == nil:
+		return usagef("watch: --topology veth runs the command in the client's namespace and twbench's target in the server's: give --serve")
+	}
+	return nil
 }
 
 // watchIsolated runs the watched command in the topology's client
