@@ -115,6 +115,9 @@ func DefaultWorkload(closer loadgen.Closer, requestsPerConn int) Workload {
 	return w
 }
 
+// MaxConnectionsPerRequest bounds a workload's connections per request.
+const MaxConnectionsPerRequest = 1000
+
 // MeasuredWorkload returns the workload a run measured: its rate,
 // connections per request, connection lifetime, closer shares, TIME_WAIT
 // length, mean latency, source addresses, client port range and regime.
@@ -176,11 +179,16 @@ func (w Workload) Validate() error {
 			bad("%s %s: want %s, at most %s s", f.key, planNumber(f.v), lowest, planNumber(MaxPlanDuration))
 		}
 	}
+	// A run measures more connections than requests when some failed
+	// after their connection was made (reset, or refused by a restarting
+	// server): each still cost a port.
+	if !(w.ConnectionsPerRequest >= 0 && w.ConnectionsPerRequest <= MaxConnectionsPerRequest) {
+		bad("connections_per_request %s: want 0 to %d", planNumber(w.ConnectionsPerRequest), MaxConnectionsPerRequest)
+	}
 	for _, f := range []struct {
 		key string
 		v   float64
-	}{{"connections_per_request", w.ConnectionsPerRequest}, {"client_close_share", w.ClientCloseShare},
-		{"server_close_share", w.ServerCloseShare}} {
+	}{{"client_close_share", w.ClientCloseShare}, {"server_close_share", w.ServerCloseShare}} {
 		if !(f.v >= 0 && f.v <= 1) {
 			bad("%s %s: want 0 to 1", f.key, planNumber(f.v))
 		}

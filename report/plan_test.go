@@ -348,6 +348,7 @@ func TestWorkloadValidate(t *testing.T) {
 		{func(w *report.Workload) { w.TargetShare = 1.5 }, "target_share 1.5"},
 		{func(w *report.Workload) { w.ClientCloseShare, w.ServerCloseShare = 0.8, 0.8 }, "want at most 1"},
 		{func(w *report.Workload) { w.ClientPortRange = "9-1" }, "client_port_range"},
+		{func(w *report.Workload) { w.ConnectionsPerRequest = 1001 }, "connections_per_request 1001: want 0 to 1000"},
 	} {
 		w := report.DefaultWorkload(loadgen.CloserClient, 1)
 		w.Rate = 100
@@ -357,7 +358,14 @@ func TestWorkloadValidate(t *testing.T) {
 			t.Errorf("Validate() = %v; want one line with %q", err, tc.want)
 		}
 	}
+	// A run with connections whose requests failed measures more than one
+	// per request: a plan of it is valid.
 	w := report.DefaultWorkload(loadgen.CloserClient, 1)
+	w.Rate, w.ConnectionsPerRequest = 100, 1.0005
+	if err := w.Validate(); err != nil {
+		t.Errorf("Validate() with 1.0005 connections per request = %v; want nil", err)
+	}
+	w = report.DefaultWorkload(loadgen.CloserClient, 1)
 	w.Rate, w.Sources, w.Regime = -1, 0, "x"
 	if err := w.Validate(); err == nil || strings.Count(err.Error(), "\n") != 2 {
 		t.Errorf("Validate() of three problems = %v; want each on its line", err)
