@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -27,12 +28,19 @@ func TestRunMitigationsRootless(t *testing.T) {
 		t.Fatalf("report: %v\n%s\n%s", err, stdout.String(), stderr.String())
 	}
 	off, reuse, fin := &rep.Runs[0], &rep.Runs[1], &rep.Runs[2]
-	if off.Remedy != nil || len(off.Exhaustion) == 0 || off.Exhaustion[0].ConnectionsBefore != 1000 {
-		t.Errorf("tw-reuse-client-off: remedy %v, exhaustion %+v; want none, and EADDRNOTAVAIL after the 1,000 ports", off.Remedy, off.Exhaustion)
+	// Every port but those whose connections were still being counted
+	// when the first connect() failed (one, in a CI run).
+	if off.Remedy != nil || len(off.Exhaustion) == 0 || off.Exhaustion[0].ConnectionsBefore < 990 || off.Exhaustion[0].ConnectionsBefore > 1000 {
+		t.Fatalf("tw-reuse-client-off: remedy %v, exhaustion %+v; want none, and EADDRNOTAVAIL after the 1,000 ports", off.Remedy, off.Exhaustion)
 	}
 	m := reuse.Remedy
+	n := off.Exhaustion[0].ConnectionsBefore
+	ranOut := fmt.Sprintf("where tcp_tw_reuse=0 (tw-reuse-client-off) ran out after %d", n)
+	if n >= 1000 {
+		ranOut = fmt.Sprintf("where tcp_tw_reuse=0 (tw-reuse-client-off) ran out after %d,%03d", n/1000, n%1000)
+	}
 	if m == nil || m.Name != "tcp_tw_reuse=1" || m.BaselineValue == nil || *m.BaselineValue == 0 || *m.Value != 0 ||
-		!strings.Contains(m.Effect, "where tcp_tw_reuse=0 (tw-reuse-client-off) ran out after 1,000") || reuse.KernelCounters["TWRecycled"] == 0 {
+		!strings.Contains(m.Effect, ranOut) || reuse.KernelCounters["TWRecycled"] == 0 {
 		t.Errorf("tw-reuse-client: remedy %+v, TWRecycled %d; want no EADDRNOTAVAIL where the baseline ran out, ports taken back",
 			m, reuse.KernelCounters["TWRecycled"])
 	}
