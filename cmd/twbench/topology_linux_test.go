@@ -89,15 +89,31 @@ func hostLinks(t *testing.T) string {
 	return strings.Join(names, " ")
 }
 
-// netNamespaces lists the network namespaces every thread of every
-// process is in: a namespace made on a thread shows on that thread alone.
+// netNamespaces lists the network namespaces every thread of twbench's
+// processes is in (a namespace made on a thread shows on that thread
+// alone): this test binary's, which runs twbench in process and starts
+// itself as a job's child, and those of twbench binaries. Other
+// packages' tests, which go test runs beside these, make namespaces of
+// their own.
 func netNamespaces(t *testing.T) []string {
 	t.Helper()
-	tasks, _ := filepath.Glob("/proc/[0-9]*/task/[0-9]*/ns/net")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*")
 	var out []string
-	for _, p := range tasks {
-		if ns, err := os.Readlink(p); err == nil && !slices.Contains(out, ns) {
-			out = append(out, ns)
+	for _, proc := range procs {
+		exe, err := os.Readlink(proc + "/exe")
+		exe = strings.TrimSuffix(exe, " (deleted)")
+		if err != nil || exe != self && filepath.Base(exe) != "twbench" {
+			continue
+		}
+		tasks, _ := filepath.Glob(proc + "/task/[0-9]*/ns/net")
+		for _, p := range tasks {
+			if ns, err := os.Readlink(p); err == nil && !slices.Contains(out, ns) {
+				out = append(out, ns)
+			}
 		}
 	}
 	slices.Sort(out)
