@@ -180,26 +180,37 @@ func run(m map[string]any) map[string]any { return m["runs"].([]any)[0].(map[str
 // Every key the writer writes is described in the schema: a key added to
 // the report must be added to the contract too.
 func TestSchemaDescribesEveryKey(t *testing.T) {
+	var docs []any
+	for _, rep := range variants(t) {
+		docs = append(docs, decodeJSON(t, rep))
+	}
+	if _, missing := schemaMissing(t, schemaFile, docs); len(missing) > 0 {
+		t.Errorf("keys the JSON writer writes that %s does not describe:\n%s", schemaFile, strings.Join(missing, "\n"))
+	}
+}
+
+// schemaMissing reads the JSON schema in file, and returns its $defs and
+// the keys of docs, each as a JSON writer wrote it, that it does not
+// describe.
+func schemaMissing(t *testing.T, file string, docs []any) (defs map[string]any, missing []string) {
+	t.Helper()
 	var schema map[string]any
-	b, err := os.ReadFile(schemaFile)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, &schema); err != nil {
 		t.Fatal(err)
 	}
-	defs := schema["$defs"].(map[string]any)
-	var missing []string
-	for _, rep := range variants(t) {
-		b, _ := json.Marshal(decodeJSON(t, rep))
+	defs = schema["$defs"].(map[string]any)
+	for _, d := range docs {
+		b, _ := json.Marshal(d)
 		var doc any
 		_ = json.Unmarshal(b, &doc)
 		undescribed(defs, []map[string]any{schema}, doc, "", &missing)
 	}
 	slices.Sort(missing)
-	if missing = slices.Compact(missing); len(missing) > 0 {
-		t.Errorf("keys the JSON writer writes that %s does not describe:\n%s", schemaFile, strings.Join(missing, "\n"))
-	}
+	return defs, slices.Compact(missing)
 }
 
 // undescribed walks doc with the schemas that apply to it and records the
