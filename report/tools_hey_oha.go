@@ -31,14 +31,23 @@ func parseHey(out string, argv []string) (ToolSummary, bool) {
 	s.Duration = durationOf(d)
 	s.Rate, _ = firstFloat(rate)
 	s.Concurrency = flagInt(argv, "c", 50)
-	if v, ok := after(ls, "Average:"); ok {
-		if secs, ok := heySeconds(v); ok {
-			s.setLatency("mean", secs)
-		}
-	}
-	if v, ok := after(ls, "Slowest:"); ok {
-		if secs, ok := heySeconds(v); ok {
-			s.setLatency("max", secs)
+	s.readLatenciesAndDistributions(ls, "Latency distribution:", heySeconds, func(string) bool { return true })
+	s.Notes = append(s.Notes, "hey prints its latencies to 0.1 ms, and its Requests/sec counts failed requests too")
+	return s, true
+}
+
+// readLatenciesAndDistributions reads what hey and oha print alike: the
+// Average and Slowest latencies, then the sections headed "Name:": the
+// percentiles under latencySection ("50% in 0.0004 secs"), the status
+// codes, and the errors whose line keepError keeps. parse reads a time
+// in the tool's words.
+func (s *ToolSummary) readLatenciesAndDistributions(ls []string, latencySection string, parse func(string) (float64, bool),
+	keepError func(line string) bool) {
+	for _, k := range []struct{ label, key string }{{"Average:", "mean"}, {"Slowest:", "max"}} {
+		if v, ok := after(ls, k.label); ok {
+			if secs, ok := parse(v); ok {
+				s.setLatency(k.key, secs)
+			}
 		}
 	}
 	section := ""
@@ -48,17 +57,19 @@ func parseHey(out string, argv []string) (ToolSummary, bool) {
 			continue
 		}
 		switch section {
-		case "Latency distribution:": // "50% in 0.0004 secs"
+		case latencySection:
 			pct, v, ok := strings.Cut(l, " in ")
-			if secs, ok2 := heySeconds(v); ok && ok2 && percentileKey(pct) != "" {
+			if secs, ok2 := parse(v); ok && ok2 && percentileKey(pct) != "" {
 				s.setLatency(percentileKey(pct), secs)
 			}
-		case "Status code distribution:", "Error distribution:":
-			s.addDistribution(section == "Error distribution:", l)
+		case "Status code distribution:":
+			s.addDistribution(false, l)
+		case "Error distribution:":
+			if keepError(l) {
+				s.addDistribution(true, l)
+			}
 		}
 	}
-	s.Notes = append(s.Notes, "hey prints its latencies to 0.1 ms, and its Requests/sec counts failed requests too")
-	return s, true
 }
 
 // addDistribution reads a line of hey's or oha's status code or error
@@ -127,35 +138,9 @@ func parseOha(out string, argv []string) (ToolSummary, bool) {
 	s.Duration = durationOf(d)
 	s.Rate, _ = firstFloat(rate)
 	s.Concurrency = flagInt(argv, "c", 50)
-	for _, k := range []struct{ label, key string }{{"Average:", "mean"}, {"Slowest:", "max"}} {
-		if v, ok := after(ls, k.label); ok {
-			if secs, ok := ohaTime(v); ok {
-				s.setLatency(k.key, secs)
-			}
-		}
-	}
-	section := ""
-	for _, l := range ls {
-		if strings.HasSuffix(l, ":") && !strings.HasPrefix(l, "[") {
-			section = l
-			continue
-		}
-		switch section {
-		case "Response time distribution:": // "99.90% in 5.8942 ms"
-			pct, v, ok := strings.Cut(l, " in ")
-			if secs, ok2 := ohaTime(v); ok && ok2 && percentileKey(pct) != "" {
-				s.setLatency(percentileKey(pct), secs)
-			}
-		case "Status code distribution:":
-			s.addDistribution(false, l)
-		case "Error distribution:":
-			// oha ends a -z run by aborting the requests in flight: not
-			// failures.
-			if !strings.HasSuffix(l, "aborted due to deadline") {
-				s.addDistribution(true, l)
-			}
-		}
-	}
+	// oha ends a -z run by aborting the requests in flight: not failures.
+	s.readLatenciesAndDistributions(ls, "Response time distribution:", ohaTime,
+		func(l string) bool { return !strings.HasSuffix(l, "aborted due to deadline") })
 	s.Notes = append(s.Notes, "oha's Requests/sec counts failed requests too")
 	return s, true
 }
